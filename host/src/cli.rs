@@ -1,0 +1,284 @@
+//! Commands, their options, and how results are shown.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use lfhost::config::{ConfigError, Pipeline};
+use lfhost::event_log;
+use lfhost::runner::{self, FlowStatus, RunContext, RunOptions};
+use lfhost::sandbox::Sandbox;
+
+/// Runs declarative data pipelines whose stages are sandboxed WebAssembly
+/// plugins, writing Delta Lake tables.
+#[derive(Parser)]
+#[command(name = "lfhost", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the pipeline: ingests new landing files and updates every table.
+    Run {
+        /// The pipeline file, e.g. pipelines.toml.
+        file: PathBuf,
+        /// Sets a variable declared in [vars], e.g. --var lake=s3://bucket/lake.
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// Rebuilds these tables (comma-separated; all when no list is given)
+        /// from all their input instead of only what is new.
+        #[arg(long, value_name = "TABLES", num_args = 0..=1, default_missing_value = "")]
+        full_refresh: Option<String>,
+        /// Runs only these tables (comma-separated).
+        #[arg(long, value_name = "TABLES")]
+        only: Option<String>,
+    },
+    /// Checks the pipeline file and every plugin's options without moving data.
+    Validate {
+        file: PathBuf,
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+    /// Prints the tables' dependency graph.
+    Graph {
+        file: PathBuf,
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+}
+
+/// Exit status when the pipeline file or a command-line value is wrong.
+const EXIT_INVALID: u8 = 2;
+/// Exit status when a table's flow failed.
+const EXIT_FLOW_FAILED: u8 = 1;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            match e.downcast_ref::<ConfigError>() {
+                Some(config) => eprintln!("{config}"),
+                None => eprintln!("error: {e:#}"),
+            }
+            ExitCode::from(EXIT_INVALID)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LFHOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,lfhost={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("`{text}` has no variable name"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+fn table_list(text: &str) -> BTreeSet<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Graph { file, vars, format } => {
+            let pipeline = Pipeline::load(&file, &vars)?;
+            let dag = lfhost::dag::Dag::new(&pipeline.tables)
+                .map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))?;
+            match format {
+                GraphFormat::Text => print!("{}", dag.to_text(&pipeline.tables)),
+                GraphFormat::Dot => print!("{}", dag.to_dot(&pipeline.tables)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { file, vars } => {
+            let pipeline = Pipeline::load(&file, &vars)?;
+            let plan = plan_blocking(pipeline).await?;
+            println!("{}: {} table(s) valid", file.display(), plan.tables.len());
+            for name in plan.dag.order() {
+                if let Some(table) = plan.tables.get(name) {
+                    let columns = table.main_schema().map_or(0, |s| s.fields().len());
+                    println!(
+                        "  {name}: plugin {}, {columns} column(s)",
+                        table.plugin.name()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            file,
+            vars,
+            full_refresh,
+            only,
+        } => run(file, vars, full_refresh, only).await,
+    }
+}
+
+async fn plan_blocking(pipeline: Pipeline) -> anyhow::Result<runner::Plan> {
+    // Compiling and calling plugins blocks; keep it off the async workers.
+    let plan = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::new()?;
+        let plan = runner::plan(pipeline, &sandbox)?;
+        Ok::<_, anyhow::Error>(plan)
+    })
+    .await
+    .context("planning crashed")??;
+    Ok(plan)
+}
+
+async fn run(
+    file: PathBuf,
+    vars: Vec<(String, String)>,
+    full_refresh: Option<String>,
+    only: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let pipeline = Pipeline::load(&file, &vars)?;
+    let options = RunOptions {
+        full_refresh: full_refresh.as_deref().map(table_list),
+        only: only.as_deref().map(table_list),
+    };
+    for name in options
+        .full_refresh
+        .iter()
+        .flatten()
+        .chain(options.only.iter().flatten())
+    {
+        if !pipeline.tables.contains_key(name) {
+            anyhow::bail!("no table `{name}` in {}", file.display());
+        }
+    }
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let lake = pipeline.lake.clone();
+    tracing::info!("run {run_id} of pipeline `{}` into {lake}", pipeline.name);
+    let plan = plan_blocking(pipeline.clone()).await?;
+    let context = RunContext {
+        pipeline,
+        run_id: run_id.clone(),
+        started_at_micros: started_at.timestamp_micros(),
+    };
+    let results = runner::run(plan, context, options).await;
+
+    let now = chrono::Utc::now().timestamp_micros();
+    let failed = results
+        .iter()
+        .filter(|r| !matches!(r.status, FlowStatus::Completed(_)))
+        .count();
+    let mut events = vec![event_log::Event {
+        timestamp_micros: started_at.timestamp_micros(),
+        level: "INFO",
+        event_type: "create_update",
+        table_name: None,
+        message: format!("run {run_id} started"),
+        details: serde_json::json!({"run_id": run_id, "tables": results.iter().map(|r| r.table.clone()).collect::<Vec<_>>()}),
+    }];
+    events.extend(results.iter().map(|r| event_log::flow_event(r, now)));
+    let state = if failed == 0 { "COMPLETED" } else { "FAILED" };
+    events.push(event_log::Event {
+        timestamp_micros: now,
+        level: if failed == 0 { "INFO" } else { "ERROR" },
+        event_type: "update_progress",
+        table_name: None,
+        message: format!("run {run_id} {}", state.to_lowercase()),
+        details: serde_json::json!({"state": state, "failed_flows": failed, "duration_ms": started.elapsed().as_millis() as u64}),
+    });
+    if let Err(e) = event_log::append(&lake, &run_id, &events).await {
+        tracing::error!("could not write the event log: {e}");
+    }
+
+    print_summary(&results, started.elapsed());
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FLOW_FAILED)
+    })
+}
+
+fn print_summary(results: &[runner::FlowResult], elapsed: std::time::Duration) {
+    println!(
+        "{:<28} {:<10} {:>12} {:>7} {:>9}",
+        "table", "status", "rows", "files", "time"
+    );
+    for result in results {
+        let (status, rows, files) = match &result.status {
+            FlowStatus::Completed(o) if o.committed_version.is_some() => {
+                ("done", o.rows_out.to_string(), o.files.to_string())
+            }
+            FlowStatus::Completed(_) => ("no change", "0".to_string(), "0".to_string()),
+            FlowStatus::Failed(_) => ("FAILED", "-".to_string(), "-".to_string()),
+            FlowStatus::Skipped { .. } => ("skipped", "-".to_string(), "-".to_string()),
+        };
+        println!(
+            "{:<28} {:<10} {:>12} {:>7} {:>8.2}s",
+            result.table,
+            status,
+            rows,
+            files,
+            result.duration.as_secs_f64()
+        );
+    }
+    for result in results {
+        match &result.status {
+            FlowStatus::Failed(f) => println!("error: table `{}`: {}", result.table, f.message),
+            FlowStatus::Skipped { upstream } => println!(
+                "skipped: table `{}`: upstream table `{upstream}` failed",
+                result.table
+            ),
+            FlowStatus::Completed(_) => {}
+        }
+    }
+    println!("finished in {:.2}s", elapsed.as_secs_f64());
+}

@@ -1,0 +1,350 @@
+//! The pipeline file: parsing, variables, and the checks that need no plugin.
+
+mod error;
+mod location;
+mod model;
+mod source_map;
+mod vars;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+pub use error::{ConfigError, ConfigProblem};
+pub use location::Location;
+pub use source_map::SourceMap;
+
+use crate::sandbox::Limits;
+use model::{LimitsDecl, PipelineFile};
+use vars::Vars;
+
+/// A pipeline ready to plan: every name checked, every location resolved.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub description: Option<String>,
+    pub source: SourceMap,
+    pub lake: Location,
+    pub plugins: BTreeMap<String, PluginRef>,
+    pub tables: BTreeMap<String, TableSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PluginRef {
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: Option<String>,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub name: String,
+    pub plugin: String,
+    /// Landing files, for ingest tables.
+    pub source: Option<SourceSpec>,
+    /// Upstream tables, for the others.
+    pub inputs: Vec<String>,
+    /// The `options` table as JSON, as plugins receive it.
+    pub options_json: String,
+    pub limits: Limits,
+    pub comment: Option<String>,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub location: Location,
+    pub pattern: String,
+}
+
+impl Pipeline {
+    /// Reads and checks `path`, with `overrides` from `--var k=v`.
+    pub fn load(path: &Path, overrides: &[(String, String)]) -> Result<Pipeline, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::single(
+                path.display().to_string(),
+                None,
+                format!("cannot read the pipeline file: {e}"),
+            )
+        })?;
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        let cwd = std::env::current_dir().unwrap_or_else(|_| dir.clone());
+        Self::parse(SourceMap::new(path, text), &dir, &cwd, overrides)
+    }
+
+    /// Checks the text of a pipeline file. `dir` resolves relative paths in
+    /// the file, `cwd` those given on the command line.
+    pub fn parse(
+        source: SourceMap,
+        dir: &Path,
+        cwd: &Path,
+        overrides: &[(String, String)],
+    ) -> Result<Pipeline, ConfigError> {
+        let file: PipelineFile = toml::from_str(&source.text).map_err(|e| {
+            let location = e.span().map_or_else(
+                || source.path.display().to_string(),
+                |s| source.locate_span(&s),
+            );
+            ConfigError::single(location, None, e.message().trim().to_string())
+        })?;
+        Resolver {
+            source: &source,
+            problems: Vec::new(),
+        }
+        .resolve(file, dir, cwd, overrides)
+    }
+
+    /// The folder of a table inside the lake.
+    pub fn table_location(&self, table: &str) -> Location {
+        self.lake.join(table)
+    }
+
+    /// The location of a span, for messages.
+    pub fn locate(&self, span: &Range<usize>) -> String {
+        self.source.locate_span(span)
+    }
+}
+
+struct Resolver<'a> {
+    source: &'a SourceMap,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Resolver<'_> {
+    fn problem(&mut self, span: &Range<usize>, table: Option<&str>, message: impl Into<String>) {
+        self.problems.push(ConfigProblem {
+            location: self.source.locate_span(span),
+            table: table.map(str::to_string),
+            message: message.into(),
+        });
+    }
+
+    fn resolve(
+        mut self,
+        file: PipelineFile,
+        dir: &Path,
+        cwd: &Path,
+        overrides: &[(String, String)],
+    ) -> Result<Pipeline, ConfigError> {
+        let mut vars = Vars::new(dir, cwd);
+        for (name, value) in &file.vars {
+            vars.declare(name, value.get_ref());
+        }
+        for (name, value) in overrides {
+            if let Err(message) = vars.set_from_command_line(name, value) {
+                self.problems.push(ConfigProblem {
+                    location: "--var".to_string(),
+                    table: None,
+                    message,
+                });
+            }
+        }
+
+        let lake = self.location(&vars, &file.pipeline.lake, None);
+        let plugins = self.plugins(&file, dir);
+        let defaults = Limits::default().with(file.limits.as_ref().map(|l| l.get_ref()));
+
+        let mut tables = BTreeMap::new();
+        for (name, decl) in &file.tables {
+            let span = decl.span();
+            let name_span = name.span();
+            let name = name.get_ref().clone();
+            if let Err(message) = check_table_name(&name) {
+                self.problem(&name_span, Some(&name), message);
+            }
+            let decl = decl.get_ref();
+            if !plugins.contains_key(decl.plugin.get_ref()) {
+                let known: Vec<&str> = plugins.keys().map(String::as_str).collect();
+                self.problem(
+                    &decl.plugin.span(),
+                    Some(&name),
+                    format!(
+                        "unknown plugin `{}` (declared plugins: {})",
+                        decl.plugin.get_ref(),
+                        list_or_none(&known)
+                    ),
+                );
+            }
+            let source = decl.source.as_ref().and_then(|s| {
+                let s = s.get_ref();
+                let location = self.location(&vars, &s.path, Some(&name))?;
+                if let Err(e) = globset::Glob::new(s.pattern.get_ref()) {
+                    self.problem(
+                        &s.pattern.span(),
+                        Some(&name),
+                        format!("invalid file pattern: {e}"),
+                    );
+                }
+                Some(SourceSpec {
+                    location,
+                    pattern: s.pattern.get_ref().clone(),
+                })
+            });
+            if decl.source.is_some() && !decl.inputs.is_empty() {
+                self.problem(
+                    &span,
+                    Some(&name),
+                    "a table reads either landing files (`source`) or tables (`inputs`), not both",
+                );
+            }
+            if decl.source.is_none() && decl.inputs.is_empty() {
+                self.problem(
+                    &span,
+                    Some(&name),
+                    "a table needs a `source` (landing files) or `inputs` (tables)",
+                );
+            }
+            for input in &decl.inputs {
+                if !file.tables.keys().any(|k| k.get_ref() == input.get_ref()) {
+                    self.problem(
+                        &input.span(),
+                        Some(&name),
+                        format!("unknown input table `{}`", input.get_ref()),
+                    );
+                }
+            }
+            let options_json = match &decl.options {
+                Some(options) => {
+                    serde_json::to_string(options.get_ref()).unwrap_or_else(|_| "{}".to_string())
+                }
+                None => "{}".to_string(),
+            };
+            tables.insert(
+                name.clone(),
+                TableSpec {
+                    name,
+                    plugin: decl.plugin.get_ref().clone(),
+                    source,
+                    inputs: decl.inputs.iter().map(|i| i.get_ref().clone()).collect(),
+                    options_json,
+                    limits: defaults.with(decl.limits.as_ref().map(|l| l.get_ref())),
+                    comment: decl.comment.clone(),
+                    span,
+                },
+            );
+        }
+        for message in vars.unused_overrides() {
+            self.problems.push(ConfigProblem {
+                location: "--var".to_string(),
+                table: None,
+                message,
+            });
+        }
+        if let Err(cycle) = crate::dag::Dag::new(&tables).map(|_| ()) {
+            let span = tables
+                .get(&cycle.first().cloned().unwrap_or_default())
+                .map(|t| t.span.clone())
+                .unwrap_or(0..0);
+            self.problem(
+                &span,
+                None,
+                format!("the tables form a cycle: {}", cycle.join(" -> ")),
+            );
+        }
+        match (self.problems.is_empty(), lake) {
+            (true, Some(lake)) => Ok(Pipeline {
+                name: file.pipeline.name.get_ref().clone(),
+                description: file.pipeline.description.clone(),
+                source: self.source.clone(),
+                lake,
+                plugins,
+                tables,
+            }),
+            _ => Err(ConfigError {
+                problems: self.problems,
+            }),
+        }
+    }
+
+    fn location(
+        &mut self,
+        vars: &Vars,
+        text: &serde_spanned::Spanned<String>,
+        table: Option<&str>,
+    ) -> Option<Location> {
+        match vars.expand(text.get_ref()) {
+            Ok((expanded, base)) => match Location::parse(&expanded, &base) {
+                Ok(location) => Some(location),
+                Err(message) => {
+                    self.problem(&text.span(), table, message);
+                    None
+                }
+            },
+            Err(message) => {
+                self.problem(&text.span(), table, message);
+                None
+            }
+        }
+    }
+
+    fn plugins(&mut self, file: &PipelineFile, dir: &Path) -> BTreeMap<String, PluginRef> {
+        let mut plugins = BTreeMap::new();
+        for (name, decl) in &file.plugins {
+            let span = decl.span();
+            let decl = decl.get_ref();
+            let sha256 = decl.sha256.as_ref().and_then(|d| {
+                let digest = d.get_ref().to_ascii_lowercase();
+                if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    Some(digest)
+                } else {
+                    self.problem(
+                        &d.span(),
+                        None,
+                        format!("plugin `{name}`: sha256 must be 64 hex digits"),
+                    );
+                    None
+                }
+            });
+            plugins.insert(
+                name.clone(),
+                PluginRef {
+                    name: name.clone(),
+                    path: dir.join(decl.path.get_ref()),
+                    sha256,
+                    span,
+                },
+            );
+        }
+        plugins
+    }
+}
+
+impl Limits {
+    fn with(&self, decl: Option<&LimitsDecl>) -> Limits {
+        let Some(decl) = decl else {
+            return self.clone();
+        };
+        let mib = |v: u64| usize::try_from(v.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        Limits {
+            memory_bytes: decl.memory_mib.map_or(self.memory_bytes, mib),
+            cpu_seconds: decl.cpu_seconds.unwrap_or(self.cpu_seconds),
+            max_batch_bytes: decl.max_batch_mib.map_or(self.max_batch_bytes, mib),
+            max_output_bytes: decl
+                .max_output_mib
+                .map_or(self.max_output_bytes, |v| v.saturating_mul(1 << 20)),
+        }
+    }
+}
+
+fn check_table_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let valid_start = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    if valid_start && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err("a table name starts with a letter and has only letters, digits and `_`".to_string())
+    }
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests;

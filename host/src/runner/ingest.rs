@@ -1,0 +1,209 @@
+//! A bronze flow: new landing files through an ingest plugin into a Delta
+//! table, exactly once.
+
+use deltalake_core::kernel::Transaction;
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+
+use super::plan::PlannedTable;
+use super::{FlowFailure, FlowOutcome, RunContext};
+use crate::config::SourceSpec;
+use crate::sandbox::{FlowContext, LandingGrant, OutputSink};
+use crate::storage::delta::{self, Commit, TableWriter};
+use crate::storage::landing::{self, LandingEntry};
+use crate::storage::manifest::{self, IngestedFile, Manifest};
+use crate::storage::open_store;
+
+/// Batches in flight between the plugin and the table writer: enough to
+/// overlap the two, few enough to bound memory.
+const CHANNEL_BATCHES: usize = 4;
+
+pub async fn run(
+    run: &RunContext,
+    table: &PlannedTable,
+    source: &SourceSpec,
+    full_refresh: bool,
+) -> Result<FlowOutcome, FlowFailure> {
+    let name = &table.spec.name;
+    let location = run.pipeline.table_location(name);
+    let schema = table
+        .main_schema()
+        .cloned()
+        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))?;
+    let existing = delta::open(&location).await?;
+    if let Some(existing) = &existing {
+        let current = delta::arrow_schema(existing)?;
+        if !full_refresh && !lfhost_ipc::same_fields(&current, &schema) {
+            return Err(FlowFailure::new(format!(
+                "the table's schema {} differs from what the plugin now produces {}; run with --full-refresh {name} to rebuild it",
+                lfhost_ipc::describe_schema(&current),
+                lfhost_ipc::describe_schema(&schema)
+            )));
+        }
+    }
+    let (lake_store, table_root) = open_store(&location)?;
+    let committed = match &existing {
+        Some(t) => delta::transaction_version(t, manifest::APP_ID).await?,
+        None => None,
+    };
+    let known = match (committed, full_refresh) {
+        (Some(version), false) => manifest::read(&lake_store, &table_root, version).await?,
+        _ => Manifest::default(),
+    };
+    let (landing_store, entries) = landing::list(source).await?;
+    let mut new_files: Vec<LandingEntry> = Vec::new();
+    for entry in entries {
+        match known.files.get(&entry.relative) {
+            None => new_files.push(entry),
+            Some(seen)
+                if seen.size != entry.size || seen.last_modified_ms != entry.last_modified_ms =>
+            {
+                tracing::warn!(
+                    table = %name,
+                    "{} changed after it was ingested (run {}); it is not read again",
+                    entry.shown,
+                    seen.run_id
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    if new_files.is_empty() && !full_refresh {
+        return Ok(FlowOutcome::nothing_new());
+    }
+
+    let (sender, mut receiver) = mpsc::channel(CHANNEL_BATCHES);
+    let mut writer = TableWriter::new(&location, schema.clone())?;
+    let writer_task = tokio::spawn(async move {
+        while let Some(batch) = receiver.recv().await {
+            writer.write(batch).await?;
+        }
+        let rows = writer.rows();
+        writer.finish().await.map(|adds| (adds, rows))
+    });
+
+    let plugin = table.plugin.clone();
+    let options = table.spec.options_json.clone();
+    let limits = table.spec.limits.clone();
+    let context = FlowContext {
+        run_id: run.run_id.clone(),
+        table: name.clone(),
+        run_started_at_micros: run.started_at_micros,
+    };
+    let files = new_files.clone();
+    let store = landing_store.clone();
+    let flow_result = tokio::task::spawn_blocking(move || {
+        let outputs = HashMap::from([("main".to_string(), OutputSink { schema, sender })]);
+        let mut flow = plugin.open_flow(&options, &[], &context, &limits, outputs)?;
+        for file in &files {
+            let grant = LandingGrant {
+                store: store.clone(),
+                path: file.path.clone(),
+                size: file.size,
+            };
+            flow.ingest(grant, &file.shown)
+                .map_err(|e| FileError(file.shown.clone(), e))?;
+        }
+        flow.finish().map_err(IngestError::from)
+    })
+    .await
+    .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?;
+
+    let written = writer_task
+        .await
+        .map_err(|e| FlowFailure::new(format!("the writer task failed: {e}")))?;
+    let report = match (flow_result, written) {
+        (Ok(report), Ok(written)) => (report, written),
+        // The writer's own error explains a refused batch better than the plugin's view of it.
+        (Err(_), Err(e)) | (Ok(_), Err(e)) => return Err(e.into()),
+        (Err(e), Ok(_)) => return Err(e.into_failure(&table.plugin.name())),
+    };
+    let (flow_report, (adds, rows)) = report;
+
+    let mut next = known;
+    if full_refresh {
+        next.files.clear();
+    }
+    for file in &new_files {
+        next.files.insert(
+            file.relative.clone(),
+            IngestedFile {
+                size: file.size,
+                last_modified_ms: file.last_modified_ms,
+                run_id: run.run_id.clone(),
+            },
+        );
+    }
+    let next_version = committed.unwrap_or(0) + 1;
+    manifest::write(&lake_store, &table_root, next_version, &next).await?;
+    let info = HashMap::from([
+        ("lfhost.run_id".to_string(), serde_json::json!(run.run_id)),
+        (
+            "lfhost.files".to_string(),
+            serde_json::json!(new_files.len()),
+        ),
+    ]);
+    let commit = Commit {
+        adds,
+        overwrite: full_refresh && existing.is_some(),
+        transactions: vec![Transaction::new(manifest::APP_ID, next_version)],
+        info,
+    };
+    let version = delta::commit(
+        &location,
+        existing.as_ref(),
+        schema_of(table)?.as_ref(),
+        commit,
+    )
+    .await?;
+    Ok(FlowOutcome {
+        committed_version: Some(version),
+        rows_out: rows,
+        files: new_files.len(),
+        counters: flow_report.counters,
+    })
+}
+
+fn schema_of(table: &PlannedTable) -> Result<arrow_schema::SchemaRef, FlowFailure> {
+    table
+        .main_schema()
+        .cloned()
+        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))
+}
+
+/// A plugin failure while it worked on one file.
+pub struct FileError(pub String, pub crate::sandbox::PluginError);
+
+pub enum IngestError {
+    File(FileError),
+    Flow(crate::sandbox::PluginError),
+}
+
+impl From<FileError> for IngestError {
+    fn from(e: FileError) -> Self {
+        IngestError::File(e)
+    }
+}
+
+impl From<crate::sandbox::PluginError> for IngestError {
+    fn from(e: crate::sandbox::PluginError) -> Self {
+        IngestError::Flow(e)
+    }
+}
+
+impl IngestError {
+    fn into_failure(self, plugin: &str) -> FlowFailure {
+        match self {
+            IngestError::File(FileError(file, e)) => {
+                let message = e.to_string();
+                // Plugins name the file in data errors; say it once.
+                if message.contains(&file) {
+                    FlowFailure::new(format!("plugin {plugin}: {message}"))
+                } else {
+                    FlowFailure::new(format!("plugin {plugin} while ingesting {file}: {message}"))
+                }
+            }
+            IngestError::Flow(e) => FlowFailure::new(format!("plugin {plugin}: {e}")),
+        }
+    }
+}

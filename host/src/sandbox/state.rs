@@ -1,0 +1,92 @@
+//! Everything one plugin instance's Store holds: its grants and its limits.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use object_store::ObjectStore;
+use tokio::sync::mpsc;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::Limits;
+
+/// The landing file an ingest flow may read, and nothing else.
+pub struct LandingGrant {
+    pub store: Arc<dyn ObjectStore>,
+    pub path: object_store::path::Path,
+    pub size: u64,
+}
+
+/// Where one named output's batches go.
+pub struct OutputSink {
+    pub schema: SchemaRef,
+    pub sender: mpsc::Sender<RecordBatch>,
+}
+
+/// The largest read a plugin may ask for at once.
+pub const MAX_READ_BYTES: u32 = 16 << 20;
+
+pub struct FlowState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub memory: MemoryCap,
+    pub limits: Limits,
+    pub runtime: tokio::runtime::Handle,
+    pub plugin: String,
+    pub flow_table: String,
+    pub outputs: HashMap<String, OutputSink>,
+    pub landing: Option<LandingGrant>,
+    pub counters: BTreeMap<String, i64>,
+    pub rows_out: u64,
+    pub bytes_out: u64,
+    /// The host-side reason a call failed (a refused batch, a closed
+    /// output), kept because the plugin may swallow the error we return.
+    pub refusal: Option<String>,
+    pub stderr: MemoryOutputPipe,
+}
+
+impl WasiView for FlowState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps linear memory and remembers when it refused, to say so.
+pub struct MemoryCap {
+    pub max_bytes: usize,
+    pub refused_at: Option<usize>,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.refused_at = Some(desired);
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit of {} MiB exceeded (the plugin asked for {} MiB)",
+                self.max_bytes >> 20,
+                desired >> 20
+            )));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}

@@ -1,0 +1,182 @@
+//! Arrow IPC stream bytes as they cross the plugin boundary.
+//!
+//! Both sides use this crate so that what one writes the other accepts. The
+//! decoders are strict because the bytes may come from an untrusted plugin:
+//! exactly the messages expected, no trailing bytes, and (for batches) the
+//! schema the receiver expects.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::{ArrowError, Schema, SchemaRef};
+
+/// Why bytes were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IpcError {
+    #[error("invalid Arrow IPC stream: {0}")]
+    Arrow(#[from] ArrowError),
+    #[error("expected {expected} record batch(es) in the IPC stream, found {found}")]
+    BatchCount { expected: usize, found: usize },
+    #[error("{0} trailing byte(s) after the end of the IPC stream")]
+    TrailingBytes(usize),
+    #[error("batch schema differs from the declared schema: expected {expected}, got {actual}")]
+    SchemaMismatch { expected: String, actual: String },
+}
+
+/// Encodes a schema as an IPC stream with no batch.
+pub fn encode_schema(schema: &Schema) -> Result<Vec<u8>, IpcError> {
+    let mut writer = StreamWriter::try_new(Vec::new(), schema)?;
+    writer.finish()?;
+    Ok(writer.into_inner()?)
+}
+
+/// Encodes one batch as an IPC stream (schema message, batch, end marker).
+pub fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, IpcError> {
+    let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema())?;
+    writer.write(batch)?;
+    writer.finish()?;
+    Ok(writer.into_inner()?)
+}
+
+/// Decodes an IPC stream that must hold a schema and no batch.
+pub fn decode_schema(bytes: &[u8]) -> Result<SchemaRef, IpcError> {
+    let (schema, batches) = decode_all(bytes)?;
+    if !batches.is_empty() {
+        return Err(IpcError::BatchCount {
+            expected: 0,
+            found: batches.len(),
+        });
+    }
+    Ok(schema)
+}
+
+/// Decodes an IPC stream that must hold exactly one batch. When `expected`
+/// is given, the batch's schema must equal it (field names, types,
+/// nullability; metadata is ignored).
+pub fn decode_batch(bytes: &[u8], expected: Option<&Schema>) -> Result<RecordBatch, IpcError> {
+    let (schema, mut batches) = decode_all(bytes)?;
+    if batches.len() != 1 {
+        return Err(IpcError::BatchCount {
+            expected: 1,
+            found: batches.len(),
+        });
+    }
+    if let Some(expected) = expected {
+        if !same_fields(expected, &schema) {
+            return Err(IpcError::SchemaMismatch {
+                expected: describe_schema(expected),
+                actual: describe_schema(&schema),
+            });
+        }
+    }
+    Ok(batches.remove(0))
+}
+
+/// True when both schemas have the same fields (names, types, nullability).
+pub fn same_fields(a: &Schema, b: &Schema) -> bool {
+    a.fields().len() == b.fields().len()
+        && a.fields().iter().zip(b.fields().iter()).all(|(x, y)| {
+            x.name() == y.name()
+                && x.data_type() == y.data_type()
+                && x.is_nullable() == y.is_nullable()
+        })
+}
+
+/// A one-line rendering of a schema for error messages.
+pub fn describe_schema(schema: &Schema) -> String {
+    let fields: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}{}",
+                f.name(),
+                f.data_type(),
+                if f.is_nullable() { "" } else { " not null" }
+            )
+        })
+        .collect();
+    format!("[{}]", fields.join(", "))
+}
+
+fn decode_all(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), IpcError> {
+    let mut cursor = Cursor::new(bytes);
+    let reader = StreamReader::try_new(&mut cursor, None)?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>()?;
+    let consumed = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+    if consumed < bytes.len() {
+        return Err(IpcError::TrailingBytes(bytes.len() - consumed));
+    }
+    Ok((Arc::clone(&schema), batches))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, StringArray};
+    use arrow_schema::{DataType, Field};
+
+    fn sample() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![Some(1), None])),
+                Arc::new(StringArray::from(vec![Some("a"), Some("b")])),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn batch_round_trips() {
+        let batch = sample();
+        let bytes = encode_batch(&batch).unwrap();
+        let back = decode_batch(&bytes, Some(&batch.schema())).unwrap();
+        assert_eq!(back, batch);
+    }
+
+    #[test]
+    fn schema_round_trips_and_refuses_batches() {
+        let batch = sample();
+        let bytes = encode_schema(&batch.schema()).unwrap();
+        assert_eq!(*decode_schema(&bytes).unwrap(), *batch.schema());
+        let err = decode_schema(&encode_batch(&batch).unwrap()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "expected 0 record batch(es) in the IPC stream, found 1"
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut bytes = encode_batch(&sample()).unwrap();
+        bytes.extend_from_slice(&[0, 1, 2]);
+        let err = decode_batch(&bytes, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "3 trailing byte(s) after the end of the IPC stream"
+        );
+    }
+
+    #[test]
+    fn wrong_schema_is_refused() {
+        let bytes = encode_batch(&sample()).unwrap();
+        let other = Schema::new(vec![Field::new("id", DataType::Int32, true)]);
+        let err = decode_batch(&bytes, Some(&other)).unwrap_err();
+        assert!(err.to_string().starts_with("batch schema differs"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(decode_batch(b"not arrow at all", None).is_err());
+        assert!(decode_batch(&[], None).is_err());
+    }
+}

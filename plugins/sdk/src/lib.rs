@@ -1,0 +1,259 @@
+//! Write an lfhost pipeline stage in Rust.
+//!
+//! Implement [`Stage`] for a type, then call [`export_stage!`] once:
+//!
+//! ```ignore
+//! use lfhost_plugin_sdk::{export_stage, Descriptor, Error, RunContext, Stage, StageKind};
+//! use arrow_array::RecordBatch;
+//! use arrow_schema::SchemaRef;
+//!
+//! struct PassThrough;
+//!
+//! impl Stage for PassThrough {
+//!     fn describe() -> Descriptor {
+//!         Descriptor::new("pass-through", env!("CARGO_PKG_VERSION"), StageKind::Transform)
+//!     }
+//!     fn plan(_options: &str, inputs: &[(String, SchemaRef)]) -> Result<Vec<(String, SchemaRef)>, Error> {
+//!         let (_, schema) = inputs.first().ok_or_else(|| Error::data("needs one input"))?;
+//!         Ok(vec![("main".into(), schema.clone())])
+//!     }
+//!     fn open(_options: &str, _inputs: &[(String, SchemaRef)], _ctx: RunContext) -> Result<Self, Error> {
+//!         Ok(PassThrough)
+//!     }
+//!     fn push(&mut self, _input: &str, batch: RecordBatch) -> Result<(), Error> {
+//!         lfhost_plugin_sdk::emit("main", &batch)
+//!     }
+//! }
+//!
+//! export_stage!(PassThrough);
+//! ```
+//!
+//! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm`
+//! file is the component the host loads.
+
+mod adapter;
+mod options;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+pub use adapter::FlowAdapter;
+pub use options::{OptionsError, parse_options};
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "stage-plugin",
+        path: "../../wit",
+        pub_export_macro: true,
+        default_bindings_module: "lfhost_plugin_sdk::bindings",
+    });
+}
+
+pub use bindings::exports::lfhost::plugin::stage::LandingFile;
+pub use bindings::lfhost::plugin::types::{OptionDoc, StageKind};
+
+/// Who a plugin is and what it accepts.
+pub type Descriptor = bindings::lfhost::plugin::types::Descriptor;
+
+/// What a flow knows about its run.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: String,
+    pub table: String,
+    /// The run's start in microseconds since the Unix epoch, UTC.
+    pub run_started_at: i64,
+}
+
+/// The name of the output every stage has.
+pub const MAIN_OUTPUT: &str = "main";
+
+/// An error a stage returns to the host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// `option` is the dotted path of the offending option, e.g. `columns.2.type`.
+    InvalidOption {
+        option: String,
+        message: String,
+    },
+    InvalidData(String),
+    Internal(String),
+}
+
+impl Error {
+    pub fn option(option: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::InvalidOption {
+            option: option.into(),
+            message: message.into(),
+        }
+    }
+    pub fn data(message: impl Into<String>) -> Self {
+        Error::InvalidData(message.into())
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::Internal(message.into())
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::InvalidOption { option, message } => write!(f, "option `{option}`: {message}"),
+            Error::InvalidData(m) | Error::Internal(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<lfhost_ipc::IpcError> for Error {
+    fn from(e: lfhost_ipc::IpcError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+impl From<OptionsError> for Error {
+    fn from(e: OptionsError) -> Self {
+        Error::InvalidOption {
+            option: e.path,
+            message: e.message,
+        }
+    }
+}
+
+/// A pipeline stage. One value of the type lives for one flow (one table's
+/// work in one run); the host never reuses it.
+pub trait Stage: Sized + 'static {
+    /// Name, version, kind and accepted options.
+    fn describe() -> Descriptor;
+
+    /// Checks `options` (JSON object text) against the inputs' schemas and
+    /// returns the output schemas; the first must be named [`MAIN_OUTPUT`].
+    fn plan(
+        options: &str,
+        inputs: &[(String, SchemaRef)],
+    ) -> Result<Vec<(String, SchemaRef)>, Error>;
+
+    /// Starts a flow.
+    fn open(
+        options: &str,
+        inputs: &[(String, SchemaRef)],
+        context: RunContext,
+    ) -> Result<Self, Error>;
+
+    /// Ingest stages: read `file` with [`read_landing`] and [`emit`] its rows.
+    fn ingest(&mut self, file: LandingFile) -> Result<(), Error> {
+        Err(Error::internal(format!(
+            "this stage does not ingest files (asked for {})",
+            file.path
+        )))
+    }
+
+    /// One batch of the input named `input`.
+    fn push(&mut self, input: &str, _batch: RecordBatch) -> Result<(), Error> {
+        Err(Error::internal(format!(
+            "this stage takes no pushed input (got a batch for `{input}`)"
+        )))
+    }
+
+    /// No more input: emit what is left.
+    fn finish(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Hands one batch of `output` to the host.
+pub fn emit(output: &str, batch: &RecordBatch) -> Result<(), Error> {
+    let bytes = lfhost_ipc::encode_batch(batch)?;
+    bindings::lfhost::plugin::host::emit(output, &bytes).map_err(Error::Internal)
+}
+
+/// Up to `len` bytes at `offset` of the landing file being ingested.
+pub fn read_landing(offset: u64, len: u32) -> Result<Vec<u8>, Error> {
+    bindings::lfhost::plugin::landing::read(offset, len).map_err(Error::InvalidData)
+}
+
+/// Adds `delta` to the flow's counter `name`.
+pub fn add_counter(name: &str, delta: i64) {
+    bindings::lfhost::plugin::host::add_counter(name, delta);
+}
+
+/// Log lines, shown by the host with the table and plugin names.
+pub mod log {
+    use crate::bindings::lfhost::plugin::host::{Level, log};
+    pub fn debug(message: &str) {
+        log(Level::Debug, message);
+    }
+    pub fn info(message: &str) {
+        log(Level::Info, message);
+    }
+    pub fn warn(message: &str) {
+        log(Level::Warn, message);
+    }
+    pub fn error(message: &str) {
+        log(Level::Error, message);
+    }
+}
+
+impl Descriptor {
+    /// A descriptor with no description and no options yet.
+    pub fn new(name: &str, version: &str, kind: StageKind) -> Self {
+        Descriptor {
+            name: name.to_string(),
+            version: version.to_string(),
+            description: String::new(),
+            kind,
+            options: Vec::new(),
+        }
+    }
+
+    pub fn with_description(mut self, description: &str) -> Self {
+        self.description = description.to_string();
+        self
+    }
+
+    /// Documents one option; `default` is TOML text.
+    pub fn with_option(
+        mut self,
+        name: &str,
+        type_name: &str,
+        required: bool,
+        default: Option<&str>,
+        description: &str,
+    ) -> Self {
+        self.options.push(OptionDoc {
+            name: name.to_string(),
+            type_name: type_name.to_string(),
+            required,
+            default_value: default.map(str::to_string),
+            description: description.to_string(),
+        });
+        self
+    }
+}
+
+/// Exports a [`Stage`] implementation as the plugin's component interface.
+#[macro_export]
+macro_rules! export_stage {
+    ($stage:ty) => {
+        struct __LfhostStageExport;
+
+        impl $crate::bindings::exports::lfhost::plugin::stage::Guest for __LfhostStageExport {
+            type Flow = $crate::FlowAdapter<$stage>;
+
+            fn describe() -> $crate::Descriptor {
+                <$stage as $crate::Stage>::describe()
+            }
+
+            fn plan(
+                options: ::std::string::String,
+                inputs: ::std::vec::Vec<$crate::bindings::lfhost::plugin::types::NamedSchema>,
+            ) -> ::std::result::Result<
+                ::std::vec::Vec<$crate::bindings::lfhost::plugin::types::NamedSchema>,
+                $crate::bindings::lfhost::plugin::types::Error,
+            > {
+                $crate::FlowAdapter::<$stage>::plan(options, inputs)
+            }
+        }
+
+        $crate::bindings::export!(__LfhostStageExport with_types_in $crate::bindings);
+    };
+}
