@@ -22,6 +22,8 @@ pub enum IpcError {
     BatchCount { expected: usize, found: usize },
     #[error("{0} trailing byte(s) after the end of the IPC stream")]
     TrailingBytes(usize),
+    #[error("malformed IPC framing at byte {offset}: {reason}")]
+    Framing { offset: usize, reason: String },
     #[error("batch schema differs from the declared schema: expected {expected}, got {actual}")]
     SchemaMismatch { expected: String, actual: String },
 }
@@ -64,13 +66,13 @@ pub fn decode_batch(bytes: &[u8], expected: Option<&Schema>) -> Result<RecordBat
             found: batches.len(),
         });
     }
-    if let Some(expected) = expected {
-        if !same_fields(expected, &schema) {
-            return Err(IpcError::SchemaMismatch {
-                expected: describe_schema(expected),
-                actual: describe_schema(&schema),
-            });
-        }
+    if let Some(expected) = expected
+        && !same_fields(expected, &schema)
+    {
+        return Err(IpcError::SchemaMismatch {
+            expected: describe_schema(expected),
+            actual: describe_schema(&schema),
+        });
     }
     Ok(batches.remove(0))
 }
@@ -103,6 +105,7 @@ pub fn describe_schema(schema: &Schema) -> String {
 }
 
 fn decode_all(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), IpcError> {
+    check_framing(bytes)?;
     let mut cursor = Cursor::new(bytes);
     let reader = StreamReader::try_new(&mut cursor, None)?;
     let schema = reader.schema();
@@ -112,6 +115,45 @@ fn decode_all(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), IpcError> {
         return Err(IpcError::TrailingBytes(bytes.len() - consumed));
     }
     Ok((Arc::clone(&schema), batches))
+}
+
+/// Walks the stream's message frames and checks every declared length
+/// against the bytes actually present, before the Arrow reader sees them: a
+/// forged length must not make the reader allocate what the buffer lacks.
+fn check_framing(bytes: &[u8]) -> Result<(), IpcError> {
+    let fail = |offset: usize, reason: &str| IpcError::Framing {
+        offset,
+        reason: reason.to_string(),
+    };
+    let read_i32 = |at: usize| -> Option<i32> {
+        bytes
+            .get(at..at + 4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let mut length = read_i32(pos).ok_or_else(|| fail(pos, "truncated message length"))?;
+        pos += 4;
+        if length == -1 {
+            length = read_i32(pos).ok_or_else(|| fail(pos, "truncated message length"))?;
+            pos += 4;
+        }
+        if length == 0 {
+            return Ok(());
+        }
+        let length = usize::try_from(length).map_err(|_| fail(pos, "negative message length"))?;
+        let end = pos.checked_add(length).filter(|end| *end <= bytes.len());
+        let end = end.ok_or_else(|| fail(pos, "message length exceeds the bytes given"))?;
+        let message = arrow_ipc::root_as_message(&bytes[pos..end])
+            .map_err(|e| fail(pos, &format!("invalid message header: {e}")))?;
+        let body =
+            usize::try_from(message.bodyLength()).map_err(|_| fail(pos, "negative body length"))?;
+        pos = end
+            .checked_add(body)
+            .filter(|next| *next <= bytes.len())
+            .ok_or_else(|| fail(end, "body length exceeds the bytes given"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -172,6 +214,21 @@ mod tests {
         let other = Schema::new(vec![Field::new("id", DataType::Int32, true)]);
         let err = decode_batch(&bytes, Some(&other)).unwrap_err();
         assert!(err.to_string().starts_with("batch schema differs"), "{err}");
+    }
+
+    #[test]
+    fn forged_lengths_are_refused_before_allocation() {
+        let err = decode_batch(b"definitely not arrow", None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "malformed IPC framing at byte 4: message length exceeds the bytes given"
+        );
+        let mut bytes = encode_batch(&sample()).unwrap();
+        bytes.truncate(bytes.len() - 20);
+        assert!(matches!(
+            decode_batch(&bytes, None),
+            Err(IpcError::Framing { .. })
+        ));
     }
 
     #[test]

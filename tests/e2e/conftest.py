@@ -100,6 +100,15 @@ def run_lfhost(lfhost_bin, lfhost_env):
     return run
 
 
+@pytest.fixture(scope="session")
+def warm_seed_plugins(run_lfhost, seed_pipeline, bronze_wasm, tmp_path_factory):
+    """Compiles the seed pipeline's plugin into the session's cache, so that
+    timed runs do not include Cranelift."""
+    root = tmp_path_factory.mktemp("warm-seed")
+    rc, out, err = run_lfhost("validate", seed_pipeline, cwd=root, timeout=300)
+    assert rc == 0, f"lfhost validate {seed_pipeline} failed\nstdout:\n{out}\nstderr:\n{err}"
+
+
 @pytest.fixture
 def workspace(tmp_path) -> Path:
     """A scratch folder (symlinks resolved) holding landing/ and lake/."""

@@ -101,6 +101,12 @@ def scenario(tmp_path_factory, run_lfhost, seed_pipeline, read_duckdb) -> Scenar
     s.run("nothing_new")
 
     landing.generate(s.landing, batches=1, seed=SEED, rows=ROWS, first_batch=3)
+    # New files whose names sort before every ingested one (a high-water
+    # mark on names would miss them), with a space and non-ASCII in the name.
+    late = root / "late"
+    landing.write_batch(late, 5, SEED, rows=ROWS)
+    for folder, ext in (("customers", "csv"), ("addresses", "jsonl"), ("orders", "parquet")):
+        shutil.copyfile(late / folder / f"batch-0005-a.{ext}", s.landing / folder / f"batch-0000 late ü.{ext}")
     s.run("batch_3")
 
     # Rewrite two ingested files: one keeps its size (a later mtime tells),
@@ -148,6 +154,8 @@ def test_the_scenario_has_new_files_where_expected(scenario):
     assert all(steps["initial"]["new_files"][t] for t in BRONZE)
     assert not any(steps["nothing_new"]["new_files"][t] for t in BRONZE)
     assert all(steps["batch_3"]["new_files"][t] for t in BRONZE)
+    for t in BRONZE:
+        assert any(" late ü" in p.name for p in steps["batch_3"]["new_files"][t]), steps["batch_3"]["new_files"][t]
     assert [t for t in BRONZE if steps["rewrites"]["new_files"][t]] == ["bronze_addresses"]
     kinds = {"_raw": 0, "typed": 0, "extra": 0}
     for t in BRONZE:
@@ -286,3 +294,35 @@ def test_event_log_has_one_flow_progress_per_table_per_run(scenario):
                 f"run `{label}` {t}: num_output_rows {details.get('num_output_rows')}, expected {step['new_rows'][t]}"
             )
             assert step["before"] <= flows[t]["timestamp"] <= step["after"]
+
+
+# Parquet files as other writers make them: every standard codec, data page
+# v2 without dictionaries, the 1.0 format. The contract says "Parquet"; only a
+# file that is not valid Parquet may fail.
+PARQUET_VARIANTS = {
+    "snappy": dict(compression="snappy"),
+    "zstd": dict(compression="zstd"),
+    "gzip": dict(compression="gzip"),
+    "brotli": dict(compression="brotli"),
+    "lz4": dict(compression="lz4"),
+    "uncompressed": dict(compression="none"),
+    "v2_pages_plain": dict(data_page_version="2.0", use_dictionary=False),
+    "format_1_0": dict(version="1.0"),
+}
+
+
+@pytest.mark.parametrize("variant", list(PARQUET_VARIANTS))
+def test_parquet_writer_variants_are_ingested(variant, warm_seed_plugins, workspace, run_lfhost, seed_pipeline):
+    import pyarrow.parquet as pq
+
+    b = landing.Batch(SEED, 77, 60)
+    table = landing._order_table([b.order(i) for i in range(60)], landing.ORDER_SCHEMA)
+    path = workspace / "landing" / "orders" / f"{variant}.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(table, path, row_group_size=25, **PARQUET_VARIANTS[variant])
+    rc, out, err = run_lfhost(
+        "run", seed_pipeline, "--only", "bronze_orders", "--var", "landing=landing", "--var", "lake=lake",
+        cwd=workspace, timeout=120,
+    )
+    assert rc == 0, f"a valid Parquet file ({variant}) was not ingested\nstdout:\n{out}\nstderr:\n{err}"
+    helpers.compare_bronze(read_delta(workspace / "lake" / "bronze_orders"), "bronze_orders", [path], "deltalake")

@@ -112,27 +112,29 @@ def test_unreadable_file_fails_its_table_only_and_is_recovered_exactly_once(case
 
 # ------------------------------------------------------------------ kill -9 --
 
-KILL_ROWS = 2500  # rows per source per batch: ~0.8 MB of landing files a batch
+KILL_ROWS = 4000  # rows per source per batch: ~1.5 MB of landing files a batch
 KILL_FIRST_BATCHES = 4
-KILL_MAX_ATTEMPTS = 12
-KILL_WANTED = 4  # runs killed after a flow started
+KILL_MAX_ATTEMPTS = 16
+KILL_WANTED = 5  # runs killed after a flow started
 
 
-def test_kill_9_mid_run_loses_and_duplicates_nothing(workspace, lfhost_bin, lfhost_env, seed_pipeline, run_lfhost, read_duckdb):
+def test_kill_9_mid_run_loses_and_duplicates_nothing(
+    warm_seed_plugins, workspace, lfhost_bin, lfhost_env, seed_pipeline, run_lfhost, read_duckdb
+):
     root, land, lake = workspace, workspace / "landing", workspace / "lake"
     rng = random.Random(1234)
     landing.generate(land, batches=KILL_FIRST_BATCHES, seed=5, rows=KILL_ROWS)
     argv = [os.fspath(lfhost_bin), "run", os.fspath(seed_pipeline), "--var", "landing=landing", "--var", "lake=lake"]
     attempts = []
     next_batch = KILL_FIRST_BATCHES + 1
-    upper = 2.0  # seconds; adapted to how long runs take here
+    upper = 0.6  # seconds; adapted to how long runs take here
     for attempt in range(KILL_MAX_ATTEMPTS):
         if sum(1 for a in attempts if a["killed"] and a["flows_started"]) >= KILL_WANTED:
             break
         if attempt > 0:  # new work arrives between attempts
             landing.generate(land, batches=1, seed=5, rows=KILL_ROWS, first_batch=next_batch)
             next_batch += 1
-        delay = rng.uniform(0.3, 1.0) * upper
+        delay = rng.uniform(0.2, 1.0) * upper
         log = root / f"attempt-{attempt}.log"
         with open(log, "wb") as stderr:
             proc = subprocess.Popen(argv, cwd=root, env=lfhost_env, stdout=subprocess.DEVNULL, stderr=stderr)
@@ -157,6 +159,7 @@ def test_kill_9_mid_run_loses_and_duplicates_nothing(workspace, lfhost_bin, lfho
             upper *= 0.6
         elif not attempts[-1]["flows_started"]:
             upper *= 1.5
+    print("kill attempts:", *attempts, sep="\n  ")
     killed = [a for a in attempts if a["killed"]]
     mid_flow = [a for a in killed if a["flows_started"] > 0]
     assert len(mid_flow) >= KILL_WANTED, f"too few runs were killed after a flow had started: {attempts}"

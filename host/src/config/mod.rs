@@ -68,7 +68,10 @@ impl Pipeline {
                 format!("cannot read the pipeline file: {e}"),
             )
         })?;
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let dir = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         let dir = std::path::absolute(&dir).unwrap_or(dir);
         let cwd = std::env::current_dir().unwrap_or_else(|_| dir.clone());
         Self::parse(SourceMap::new(path, text), &dir, &cwd, overrides)

@@ -93,7 +93,7 @@ mod tests {
             .span_of(&["tables", "t", "options", "columns", "1", "type"])
             .unwrap();
         assert_eq!(&text[span.clone()], "\"x\"");
-        assert_eq!(map.locate_span(&span), "p.toml:2:52");
+        assert_eq!(map.locate_span(&span), "p.toml:2:49");
         // A path that runs out points at the deepest existing value.
         let deepest = map.span_of(&["tables", "t", "options"]).unwrap();
         assert_eq!(

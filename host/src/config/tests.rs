@@ -64,7 +64,7 @@ fn unknown_key_points_at_it() {
     );
     let message = only_problem(&text);
     assert!(
-        message.starts_with("p.toml:16:1: unknown field `plugn`"),
+        message.starts_with("p.toml:14:1: unknown field `plugn`"),
         "{message}"
     );
 }
@@ -87,12 +87,12 @@ fn unknown_plugin_and_input_are_reported_with_their_table() {
     let all = err.to_string();
     assert!(
         all.contains(
-            "p.toml:16:10: table `bronze_a`: unknown plugin `silver` (declared plugins: bronze)"
+            "p.toml:14:10: table `bronze_a`: unknown plugin `silver` (declared plugins: bronze)"
         ),
         "{all}"
     );
     assert!(
-        all.contains("p.toml:22:11: table `silver_a`: unknown input table `bronze_b`"),
+        all.contains("p.toml:20:11: table `silver_a`: unknown input table `bronze_b`"),
         "{all}"
     );
 }
@@ -102,7 +102,7 @@ fn undefined_and_unknown_variables() {
     let text = GOOD.replace("${landing}/a", "${landng}/a");
     let message = only_problem(&text);
     assert!(
-        message.starts_with("p.toml:17:18: table `bronze_a`: undefined variable `landng`"),
+        message.starts_with("p.toml:15:19: table `bronze_a`: undefined variable `landng`"),
         "{message}"
     );
     let err = parse(GOOD, &[("lak", "x")]).unwrap_err();

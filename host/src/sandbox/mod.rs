@@ -119,14 +119,14 @@ impl Sandbox {
             },
         })?;
         let digest = digest(&bytes);
-        if let Some(expected) = pinned_sha256 {
-            if expected != digest {
-                return Err(PluginError::DigestMismatch {
-                    path: shown,
-                    expected: expected.to_string(),
-                    actual: digest,
-                });
-            }
+        if let Some(expected) = pinned_sha256
+            && expected != digest
+        {
+            return Err(PluginError::DigestMismatch {
+                path: shown,
+                expected: expected.to_string(),
+                actual: digest,
+            });
         }
         let incompatible = |reason: String| PluginError::Incompatible {
             path: shown.clone(),
@@ -341,6 +341,12 @@ impl Instance {
             }
             Some(wasmtime::Trap::StackOverflow) => {
                 "overflowed its stack (recursion too deep)".to_string()
+            }
+            // Languages that keep a stack in linear memory (Rust, C) hit its
+            // end as an out-of-bounds access rather than a wasm stack overflow.
+            Some(wasmtime::Trap::MemoryOutOfBounds) => {
+                "trapped: out-of-bounds memory access (often its stack overflowing: recursion too deep)"
+                    .to_string()
             }
             Some(trap) => format!("trapped: {trap}"),
             None => format!("failed: {error:#}"),

@@ -19,10 +19,10 @@ use crate::config::Location;
 
 /// Opens the table at `location`, or `None` when there is none yet.
 pub async fn open(location: &Location) -> Result<Option<DeltaTable>, StorageError> {
-    if let Some(dir) = location.local_path() {
-        if !dir.join("_delta_log").exists() {
-            return Ok(None);
-        }
+    if let Some(dir) = location.local_path()
+        && !dir.join("_delta_log").exists()
+    {
+        return Ok(None);
     }
     let url = table_url(location)?;
     match deltalake_core::open_table(url).await {

@@ -36,14 +36,14 @@ pub async fn list(
             )
         })?
         .compile_matcher();
-    if let Some(dir) = source.location.local_path() {
-        if !dir.exists() {
-            tracing::warn!(
-                "landing folder {} does not exist yet: no files",
-                dir.display()
-            );
-            return Ok((store, Vec::new()));
-        }
+    if let Some(dir) = source.location.local_path()
+        && !dir.exists()
+    {
+        tracing::warn!(
+            "landing folder {} does not exist yet: no files",
+            dir.display()
+        );
+        return Ok((store, Vec::new()));
     }
     let listed: Vec<_> = store.list(Some(&prefix)).try_collect().await.map_err(|e| {
         StorageError::at(&source.location, format!("cannot list landing files: {e}"))

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, new_null_array};
+use arrow_array::types::{
+    Float64Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, TimestampMicrosecondArray, new_null_array};
 use arrow_buffer::NullBuffer;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_cast::{CastOptions, can_cast_types, cast_with_options};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, TimeUnit};
 use lfhost_plugin_sdk::Error;
 use serde_json::{Map, Number, Value};
 
@@ -80,7 +83,9 @@ pub fn conform(
         safe: true,
         ..CastOptions::default()
     };
-    let cast = if can_cast_types(array.data_type(), &target) {
+    let cast = if let Some(micros) = timestamp_to_utc_micros(array, &target) {
+        Some(micros)
+    } else if can_cast_types(array.data_type(), &target) {
         cast_with_options(array, &target, &options).ok()
     } else {
         None
@@ -98,6 +103,34 @@ pub fn conform(
         })?;
     }
     Ok(cast)
+}
+
+/// A timestamp of any unit and zone as microseconds UTC, when that is the
+/// target. The stored values are already instants (UTC), so the zone only
+/// needs relabelling; finer units are floored, like extra digits in text
+/// (arrow-cast would round toward zero, i.e. up before 1970); coarser ones
+/// that overflow become null.
+fn timestamp_to_utc_micros(array: &ArrayRef, target: &DataType) -> Option<ArrayRef> {
+    let (DataType::Timestamp(unit, _), DataType::Timestamp(TimeUnit::Microsecond, Some(_))) =
+        (array.data_type(), target)
+    else {
+        return None;
+    };
+    let micros: TimestampMicrosecondArray = match unit {
+        TimeUnit::Second => array
+            .as_primitive::<TimestampSecondType>()
+            .unary_opt(|v| v.checked_mul(1_000_000)),
+        TimeUnit::Millisecond => array
+            .as_primitive::<TimestampMillisecondType>()
+            .unary_opt(|v| v.checked_mul(1_000)),
+        TimeUnit::Microsecond => array
+            .as_primitive::<TimestampMicrosecondType>()
+            .unary(|v| v),
+        TimeUnit::Nanosecond => array
+            .as_primitive::<TimestampNanosecondType>()
+            .unary(|v| v.div_euclid(1_000)),
+    };
+    Some(Arc::new(micros.with_data_type(target.clone())))
 }
 
 fn is_text(data_type: &DataType) -> bool {

@@ -28,6 +28,10 @@ pub fn ingest(
         let at_end = chunk.is_empty();
         let mut input = &chunk[..];
         loop {
+            // Empty input tells csv-core the file has ended.
+            if input.is_empty() && !at_end {
+                break;
+            }
             let (result, nin, nout, nends) = reader.read_record(
                 input,
                 &mut record.fields[record.len..],

@@ -28,8 +28,13 @@ pub fn ingest(
         return Ok(());
     }
     let reader = SourceChunkReader::new(source, file.chunk_size);
+    // A failed read surfaces as a parquet error; name the read, not the file's shape.
+    let fail = |what: String, e: &dyn std::fmt::Display| match reader.take_io_error() {
+        Some(io) => file.error(format!("cannot read: {io}")),
+        None => file.error(format!("{what}: {e}")),
+    };
     let metadata = ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new())
-        .map_err(|e| file.error(format!("not a valid Parquet file: {e}")))?;
+        .map_err(|e| fail("not a valid Parquet file".into(), &e))?;
     let parquet = Arc::clone(metadata.metadata());
     let mut chunk_ranges = Vec::with_capacity(parquet.num_row_groups());
     for group in parquet.row_groups() {
@@ -45,18 +50,16 @@ pub fn ingest(
         if parquet.row_group(index).num_rows() == 0 {
             continue;
         }
-        reader
-            .prefetch(ranges)
-            .map_err(|m| file.error(format!("cannot read row group {index}: {m}")))?;
+        let what = || format!("cannot read row group {index}");
+        reader.prefetch(ranges).map_err(|m| fail(what(), &m))?;
         let batches =
             ParquetRecordBatchReaderBuilder::new_with_metadata(reader.clone(), metadata.clone())
                 .with_row_groups(vec![index])
                 .with_batch_size(file.batch_rows)
                 .build()
-                .map_err(|e| file.error(format!("cannot read row group {index}: {e}")))?;
+                .map_err(|e| fail(what(), &e))?;
         for batch in batches {
-            let batch =
-                batch.map_err(|e| file.error(format!("cannot read row group {index}: {e}")))?;
+            let batch = batch.map_err(|e| fail(what(), &e))?;
             let (out, stats) = plan.convert(file, &batch)?;
             sink(out, stats)?;
         }

@@ -6,7 +6,7 @@
 //! and this serves the page reader from them; anything else (the footer)
 //! goes to the source directly.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::{Buf, Bytes};
 use parquet::errors::{ParquetError, Result as ParquetResult};
@@ -29,6 +29,9 @@ struct Inner {
     piece: u32,
     /// (file offset, bytes) of the prefetched ranges.
     cache: Mutex<Vec<(u64, Bytes)>>,
+    /// The source's last failure: parquet wraps errors in its own, and a
+    /// failed read must not be reported as a corrupt file.
+    io_error: Mutex<Option<String>>,
 }
 
 impl SourceChunkReader {
@@ -38,6 +41,7 @@ impl SourceChunkReader {
                 source,
                 piece: piece.max(1),
                 cache: Mutex::new(Vec::new()),
+                io_error: Mutex::new(None),
             }),
         }
     }
@@ -57,13 +61,13 @@ impl SourceChunkReader {
         self.cache().clear();
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Bytes)>> {
-        // Nothing can leave the cache half-updated, so a poisoned lock is
-        // still consistent.
-        self.inner
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Why the source last failed to read, if it did.
+    pub fn take_io_error(&self) -> Option<String> {
+        lock(&self.inner.io_error).take()
+    }
+
+    fn cache(&self) -> MutexGuard<'_, Vec<(u64, Bytes)>> {
+        lock(&self.inner.cache)
     }
 
     /// The prefetched bytes from `start` to the end of the range holding it.
@@ -94,11 +98,11 @@ impl SourceChunkReader {
             let want = u32::try_from(end - offset)
                 .unwrap_or(u32::MAX)
                 .min(self.inner.piece);
-            let got = self
-                .inner
-                .source
-                .read(offset, want)
-                .map_err(|e| e.to_string())?;
+            let got = self.inner.source.read(offset, want).map_err(|e| {
+                let message = e.to_string();
+                *lock(&self.inner.io_error) = Some(message.clone());
+                message
+            })?;
             if got.is_empty() {
                 return Err(format!(
                     "the file ends at byte {offset}, before the {size} bytes it should have"
@@ -110,6 +114,12 @@ impl SourceChunkReader {
         buffer.truncate(capacity);
         Ok(Bytes::from(buffer))
     }
+}
+
+// Every critical section is a single assignment or clear, so a poisoned
+// lock still guards a consistent value.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Length for SourceChunkReader {

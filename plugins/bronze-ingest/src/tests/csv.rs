@@ -330,11 +330,3 @@ fn batches_hold_at_most_batch_rows() {
     assert_eq!(rescued, vec![0, 0, 1]);
     out.assert_metadata(PATH);
 }
-
-#[test]
-fn debug_tiny_chunks() {
-    for chunk in [1, 2, 3, 4] {
-        let out = ingest(&customers(), PATH, b"customer_id\n1\n2\n", chunk).unwrap();
-        eprintln!("chunk {chunk}: {:?}", out.i64s("customer_id"));
-    }
-}

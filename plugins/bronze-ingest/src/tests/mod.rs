@@ -163,3 +163,66 @@ pub fn json(text: &str) -> Option<Value> {
 pub fn s(text: &str) -> Option<String> {
     Some(text.to_string())
 }
+
+/// A file whose reads fail past `fail_from`, like a landing store going away.
+pub struct FailingSource {
+    pub bytes: Bytes,
+    pub fail_from: u64,
+}
+
+impl crate::RangeSource for FailingSource {
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn read(&self, offset: u64, len: u32) -> Result<Vec<u8>, Error> {
+        if offset + u64::from(len) > self.fail_from {
+            return Err(Error::data("connection reset"));
+        }
+        MemorySource(self.bytes.clone()).read(offset, len)
+    }
+}
+
+#[test]
+fn a_failing_read_is_reported_as_such() {
+    let csv = options("csv", &[("a", "int64")], 10);
+    let jsonl = options("jsonl", &[("a", "int64")], 10);
+    let parquet = options("parquet", &[("a", "int64")], 10);
+    let text = Bytes::from_static(b"a\n1\n2\n3\n4\n5\n6\n");
+    for (opts, bytes) in [
+        (&csv, text.clone()),
+        (&jsonl, text),
+        (&parquet, Bytes::from(vec![7; 64])),
+    ] {
+        let ingestor = Ingestor::new(opts.clone(), RUN_START).with_chunk_size(4);
+        let source = Arc::new(FailingSource {
+            bytes,
+            fail_from: 9,
+        });
+        let err = ingestor
+            .ingest("/x/f", source, &mut |_, _| Ok(()))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::InvalidData("/x/f: cannot read: connection reset".into()),
+            "{:?}",
+            opts.format
+        );
+    }
+}
+
+#[test]
+fn a_sink_error_stops_the_file() {
+    let opts = options("csv", &[("a", "int64")], 1);
+    let ingestor = Ingestor::new(opts, RUN_START);
+    let source = Arc::new(MemorySource(Bytes::from_static(b"a\n1\n2\n")));
+    let mut calls = 0;
+    let err = ingestor
+        .ingest("/x/f", source, &mut |_, _| {
+            calls += 1;
+            Err(Error::internal("refused"))
+        })
+        .unwrap_err();
+    assert_eq!(err, Error::internal("refused"));
+    assert_eq!(calls, 1);
+}
