@@ -249,24 +249,30 @@ async fn run(
 
 fn print_summary(results: &[runner::FlowResult], elapsed: std::time::Duration) {
     println!(
-        "{:<28} {:<10} {:>12} {:>7} {:>9}",
-        "table", "status", "rows", "files", "time"
+        "{:<30} {:<10} {:>12} {:>12} {:>9} {:>13} {:>9}",
+        "table", "status", "rows in", "rows out", "dropped", "exp. failures", "time"
     );
     for result in results {
-        let (status, rows, files) = match &result.status {
-            FlowStatus::Completed(o) if o.committed_version.is_some() => {
-                ("done", o.rows_out.to_string(), o.files.to_string())
+        let dash = || "-".to_string();
+        let (status, rows_in, rows_out, dropped, failures) = match &result.status {
+            FlowStatus::Completed(o) => {
+                let status = if o.committed_version.is_some() { "done" } else { "no change" };
+                let rows_in = o.counters.get("rows_in").map_or_else(|| o.rows_out.to_string(), |v| v.to_string());
+                let failed: i64 = o.counters.names().filter(|n| n.starts_with("dq.failed.")).filter_map(|n| o.counters.get(n)).sum();
+                let dropped = o.counters.get("dropped").map_or_else(dash, |v| v.to_string());
+                (status, rows_in, o.rows_out.to_string(), dropped, failed.to_string())
             }
-            FlowStatus::Completed(_) => ("no change", "0".to_string(), "0".to_string()),
-            FlowStatus::Failed(_) => ("FAILED", "-".to_string(), "-".to_string()),
-            FlowStatus::Skipped { .. } => ("skipped", "-".to_string(), "-".to_string()),
+            FlowStatus::Failed(_) => ("FAILED", dash(), dash(), dash(), dash()),
+            FlowStatus::Skipped { .. } => ("skipped", dash(), dash(), dash(), dash()),
         };
         println!(
-            "{:<28} {:<10} {:>12} {:>7} {:>8.2}s",
+            "{:<30} {:<10} {:>12} {:>12} {:>9} {:>13} {:>8.2}s",
             result.table,
             status,
-            rows,
-            files,
+            rows_in,
+            rows_out,
+            dropped,
+            failures,
             result.duration.as_secs_f64()
         );
     }

@@ -178,6 +178,7 @@ mod tests {
                 inputs: inputs.iter().map(|s| s.to_string()).collect(),
                 options_json: "{}".to_string(),
                 limits: Default::default(),
+                quarantine: None,
                 comment: None,
                 span: 0..0,
             },

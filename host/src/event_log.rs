@@ -52,7 +52,7 @@ pub fn flow_event(result: &FlowResult, now_micros: i64) -> Event {
                 Some(v) => format!("completed: {} rows, version {v}", outcome.rows_out),
                 None => "completed: nothing new".to_string(),
             };
-            let details = json!({
+            let mut details = json!({
                 "status": "COMPLETED",
                 "num_output_rows": outcome.rows_out,
                 "num_input_files": outcome.files,
@@ -61,6 +61,9 @@ pub fn flow_event(result: &FlowResult, now_micros: i64) -> Event {
                 "plugin": result.plugin,
                 "duration_ms": duration_ms,
             });
+            if let Some(quality) = data_quality(&result.table, &outcome.counters) {
+                details["data_quality"] = quality;
+            }
             ("INFO", message, details)
         }
         FlowStatus::Failed(failure) => (
@@ -82,6 +85,33 @@ pub fn flow_event(result: &FlowResult, now_micros: i64) -> Event {
         message,
         details,
     }
+}
+
+/// Counter names by which plugins report expectation results.
+const DQ_PASSED: &str = "dq.passed.";
+const DQ_FAILED: &str = "dq.failed.";
+
+/// The contract's `data_quality` object, from a flow's counters; `None` for
+/// tables without expectations. Expectations keep the order of their
+/// counters' first report, which plugins make the declaration order.
+fn data_quality(table: &str, counters: &crate::runner::Counters) -> Option<serde_json::Value> {
+    let names: Vec<&str> = counters.names().filter_map(|n| n.strip_prefix(DQ_PASSED)).collect();
+    if names.is_empty() {
+        return None;
+    }
+    let count = |key: String| counters.get(&key).unwrap_or(0);
+    let expectations: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            json!({
+                "name": name,
+                "dataset": table,
+                "passed_records": count(format!("{DQ_PASSED}{name}")),
+                "failed_records": count(format!("{DQ_FAILED}{name}")),
+            })
+        })
+        .collect();
+    Some(json!({"dropped_records": counters.get("dropped").unwrap_or(0), "expectations": expectations}))
 }
 
 /// Appends the run's events in one commit.

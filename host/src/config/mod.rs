@@ -48,6 +48,8 @@ pub struct TableSpec {
     /// The `options` table as JSON, as plugins receive it.
     pub options_json: String,
     pub limits: Limits,
+    /// Where rows dropped by expectations go (a table of its own).
+    pub quarantine: Option<String>,
     pub comment: Option<String>,
     pub span: Range<usize>,
 }
@@ -208,6 +210,15 @@ impl Resolver<'_> {
                     );
                 }
             }
+            if let Some(q) = &decl.quarantine {
+                let clash = file.tables.keys().any(|k| k.get_ref() == q.get_ref())
+                    || file.tables.values().filter_map(|t| t.get_ref().quarantine.as_ref()).filter(|o| o.get_ref() == q.get_ref()).count() > 1;
+                if let Err(message) = check_table_name(q.get_ref()) {
+                    self.problem(&q.span(), Some(&name), format!("quarantine: {message}"));
+                } else if clash {
+                    self.problem(&q.span(), Some(&name), format!("quarantine table `{}` is already used by another table", q.get_ref()));
+                }
+            }
             let options_json = match &decl.options {
                 Some(options) => {
                     serde_json::to_string(options.get_ref()).unwrap_or_else(|_| "{}".to_string())
@@ -223,6 +234,7 @@ impl Resolver<'_> {
                     inputs: decl.inputs.iter().map(|i| i.get_ref().clone()).collect(),
                     options_json,
                     limits: defaults.with(decl.limits.as_ref().map(|l| l.get_ref())),
+                    quarantine: decl.quarantine.as_ref().map(|q| q.get_ref().clone()),
                     comment: decl.comment.clone(),
                     span,
                 },

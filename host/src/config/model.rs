@@ -50,6 +50,9 @@ pub struct TableDecl {
     pub options: Option<Spanned<toml::Table>>,
     #[serde(default)]
     pub limits: Option<Spanned<LimitsDecl>>,
+    /// A table that receives the rows this table's expectations drop.
+    #[serde(default)]
+    pub quarantine: Option<Spanned<String>>,
     #[serde(default)]
     pub comment: Option<String>,
 }

@@ -3,6 +3,7 @@
 
 mod ingest;
 pub mod plan;
+mod transform;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use futures::future::{BoxFuture, Shared};
 
 use crate::config::Pipeline;
 use crate::storage::StorageError;
+pub use crate::sandbox::Counters;
 pub use plan::{Plan, PlannedTable, plan};
 
 /// What every flow of a run shares.
@@ -47,7 +49,7 @@ pub struct FlowOutcome {
     pub committed_version: Option<i64>,
     pub rows_out: u64,
     pub files: usize,
-    pub counters: BTreeMap<String, i64>,
+    pub counters: Counters,
 }
 
 impl FlowOutcome {
@@ -167,9 +169,7 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
     tracing::info!(table = name, "flow started");
     let outcome = match &table.spec.source {
         Some(source) => ingest::run(context, table, source, full_refresh).await,
-        None => Err(FlowFailure::new(
-            "tables that read other tables are not supported by this build yet",
-        )),
+        None => transform::run(context, table, full_refresh).await,
     };
     let status = match outcome {
         Ok(outcome) => {

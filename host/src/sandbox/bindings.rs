@@ -36,13 +36,7 @@ impl lfhost::plugin::host::Host for FlowState {
     }
 
     fn add_counter(&mut self, name: String, delta: i64) {
-        if self.counters.len() < 256 || self.counters.contains_key(&name) {
-            let counter = self
-                .counters
-                .entry(name.chars().take(128).collect())
-                .or_insert(0);
-            *counter = counter.saturating_add(delta);
-        }
+        self.counters.add(&name, delta);
     }
 
     fn emit(&mut self, output: String, batch: Vec<u8>) -> wasmtime::Result<Result<(), String>> {

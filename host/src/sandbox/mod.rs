@@ -3,6 +3,7 @@
 
 mod bindings;
 mod cache;
+mod counters;
 mod limits;
 mod state;
 
@@ -19,6 +20,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 pub use bindings::{Descriptor, StageKind};
 pub use cache::digest;
+pub use counters::Counters;
 pub use limits::Limits;
 pub use state::{LandingGrant, OutputSink};
 
@@ -373,7 +375,7 @@ pub struct Flow {
 /// What a finished flow reports.
 #[derive(Debug, Clone, Default)]
 pub struct FlowReport {
-    pub counters: std::collections::BTreeMap<String, i64>,
+    pub counters: Counters,
     pub rows_out: u64,
     pub bytes_out: u64,
 }

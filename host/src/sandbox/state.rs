@@ -1,6 +1,6 @@
 //! Everything one plugin instance's Store holds: its grants and its limits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -39,7 +39,7 @@ pub struct FlowState {
     pub flow_table: String,
     pub outputs: HashMap<String, OutputSink>,
     pub landing: Option<LandingGrant>,
-    pub counters: BTreeMap<String, i64>,
+    pub counters: super::Counters,
     pub rows_out: u64,
     pub bytes_out: u64,
     /// The host-side reason a call failed (a refused batch, a closed

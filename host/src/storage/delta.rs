@@ -179,3 +179,50 @@ pub async fn commit(
         }
     }
 }
+
+/// A data file of a table version, in the order rows were written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataFile {
+    pub modification_time: i64,
+    pub path: String,
+    pub size: u64,
+}
+
+/// The table's current version.
+pub fn version(table: &DeltaTable) -> Option<i64> {
+    table.version().and_then(|v| i64::try_from(v).ok())
+}
+
+/// The data files of `table` (at its loaded version), oldest first.
+pub async fn data_files(table: &DeltaTable) -> Result<Vec<DataFile>, StorageError> {
+    let root = table.log_store().root_url().to_string();
+    let snapshot = table.snapshot().map_err(|e| StorageError::at(&root, e))?;
+    let mut files: Vec<DataFile> = snapshot
+        .snapshot()
+        .file_views(table.log_store().as_ref(), None)
+        .map_ok(|file| DataFile {
+            modification_time: file.modification_time(),
+            path: file.path().to_string(),
+            size: u64::try_from(file.size()).unwrap_or(0),
+        })
+        .try_collect()
+        .await
+        .map_err(|e| StorageError::at(&root, e))?;
+    files.sort();
+    Ok(files)
+}
+
+/// The table at `location` as it was at `version`.
+pub async fn open_version(location: &Location, version: i64) -> Result<DeltaTable, StorageError> {
+    let url = table_url(location)?;
+    let version = u64::try_from(version).map_err(|e| StorageError::at(location, e))?;
+    let mut table = deltalake_core::DeltaTableBuilder::from_url(url)
+        .map_err(|e| StorageError::at(location, e))?
+        .build()
+        .map_err(|e| StorageError::at(location, e))?;
+    table
+        .load_version(version)
+        .await
+        .map_err(|e| StorageError::at(location, format!("cannot load version {version}: {e}")))?;
+    Ok(table)
+}

@@ -4,6 +4,7 @@
 pub mod delta;
 pub mod landing;
 pub mod manifest;
+pub mod reader;
 
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@ mod jsonl;
 mod options;
 mod parquet_file;
 mod parquet_source;
+mod parquet_zstd;
 mod rows;
 mod source;
 mod values;

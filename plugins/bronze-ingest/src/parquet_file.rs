@@ -6,17 +6,19 @@ use arrow_array::{ArrayRef, RecordBatch, new_null_array};
 use arrow_schema::Schema;
 use lfhost_plugin_sdk::Error;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
 };
+use parquet::arrow::{ProjectionMask, parquet_to_arrow_field_levels};
 use parquet::basic::Compression;
 use parquet::file::metadata::ColumnChunkMetaData;
 
 use crate::conform::{Rescued, conform, rescue_all};
 use crate::parquet_source::SourceChunkReader;
+use crate::parquet_zstd::{ZstdRowGroup, is_zstd};
 use crate::rows::{BatchStats, FileContext, Sink};
 use crate::source::RangeSource;
 
-const SUPPORTED_CODECS: &str = "UNCOMPRESSED, SNAPPY, GZIP, BROTLI, LZ4, LZ4_RAW";
+const SUPPORTED_CODECS: &str = "UNCOMPRESSED, SNAPPY, GZIP, BROTLI, LZ4, LZ4_RAW, ZSTD";
 
 pub fn ingest(
     file: &FileContext<'_>,
@@ -46,18 +48,37 @@ pub fn ingest(
         chunk_ranges.push(ranges);
     }
     let plan = Plan::new(file, metadata.schema());
+    // Only row groups with ZSTD chunks need this; computed once if any does.
+    let mut zstd_levels = None;
     for (index, ranges) in chunk_ranges.iter().enumerate() {
-        if parquet.row_group(index).num_rows() == 0 {
+        let group = parquet.row_group(index);
+        if group.num_rows() == 0 {
             continue;
         }
         let what = || format!("cannot read row group {index}");
         reader.prefetch(ranges).map_err(|m| fail(what(), &m))?;
-        let batches =
+        let batches = if group.columns().iter().any(|c| is_zstd(c.compression())) {
+            let levels = match zstd_levels.take() {
+                Some(levels) => levels,
+                None => parquet_to_arrow_field_levels(
+                    parquet.file_metadata().schema_descr(),
+                    ProjectionMask::all(),
+                    Some(metadata.schema().fields()),
+                )
+                .map_err(|e| fail(what(), &e))?,
+            };
+            let row_group = ZstdRowGroup { reader: Arc::new(reader.clone()), metadata: Arc::clone(&parquet), index };
+            let batches =
+                ParquetRecordBatchReader::try_new_with_row_groups(&levels, &row_group, file.batch_rows, None);
+            zstd_levels = Some(levels);
+            batches.map_err(|e| fail(what(), &e))?
+        } else {
             ParquetRecordBatchReaderBuilder::new_with_metadata(reader.clone(), metadata.clone())
                 .with_row_groups(vec![index])
                 .with_batch_size(file.batch_rows)
                 .build()
-                .map_err(|e| fail(what(), &e))?;
+                .map_err(|e| fail(what(), &e))?
+        };
         for batch in batches {
             let batch = batch.map_err(|e| fail(what(), &e))?;
             let (out, stats) = plan.convert(file, &batch)?;
@@ -82,7 +103,8 @@ pub(crate) fn check_chunk(
         | Compression::GZIP(_)
         | Compression::BROTLI(_)
         | Compression::LZ4
-        | Compression::LZ4_RAW => {}
+        | Compression::LZ4_RAW
+        | Compression::ZSTD(_) => {}
         other => {
             let debug = format!("{other:?}");
             let codec = debug.split('(').next().unwrap_or(&debug);

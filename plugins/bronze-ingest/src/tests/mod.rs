@@ -4,6 +4,7 @@ mod csv;
 mod jsonl;
 mod options;
 mod parquet_files;
+mod throughput;
 mod values;
 
 use std::sync::Arc;

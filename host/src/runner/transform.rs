@@ -1,0 +1,295 @@
+//! A flow that reads other tables: the rows its inputs gained since the
+//! flow last committed, through a plugin, appended to its table (and its
+//! dropped rows to a quarantine table).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use deltalake_core::kernel::Transaction;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::plan::PlannedTable;
+use super::{FlowFailure, FlowOutcome, RunContext};
+use crate::config::Location;
+use crate::sandbox::{FlowContext, OutputSink, PluginError};
+use crate::storage::delta::{self, Commit, DataFile, TableWriter};
+use crate::storage::{StorageError, open_store, reader};
+
+const CHANNEL_BATCHES: usize = 4;
+pub const QUARANTINE_OUTPUT: &str = "quarantine";
+
+/// What one input contributes to this run.
+struct InputDelta {
+    name: String,
+    location: Location,
+    /// The upstream version read up to (recorded as a transaction).
+    version: Option<i64>,
+    files: Vec<DataFile>,
+}
+
+fn input_app_id(input: &str) -> String {
+    format!("lfhost.input.{input}")
+}
+
+pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> Result<FlowOutcome, FlowFailure> {
+    let name = &table.spec.name;
+    let location = run.pipeline.table_location(name);
+    let schema = main_schema(table)?;
+    let existing = delta::open(&location).await?;
+    if let Some(existing) = &existing {
+        let current = delta::arrow_schema(existing)?;
+        if !full_refresh && !lfhost_ipc::same_fields(&current, &schema) {
+            return Err(FlowFailure::new(format!(
+                "the table's schema {} differs from what the plugin now produces {}; run with --full-refresh {name} to rebuild it",
+                lfhost_ipc::describe_schema(&current),
+                lfhost_ipc::describe_schema(&schema)
+            )));
+        }
+    }
+    let full_refresh = full_refresh || existing.is_none();
+    let mut inputs = Vec::new();
+    let mut rewritten = Vec::new();
+    for input in &table.spec.inputs {
+        let consumed = match (&existing, full_refresh) {
+            (Some(t), false) => delta::transaction_version(t, &input_app_id(input)).await?,
+            _ => None,
+        };
+        let discovered = input_delta(run, input, consumed).await?;
+        if discovered.rewritten {
+            rewritten.push(input.clone());
+        }
+        inputs.push(discovered.delta);
+    }
+    // An input rebuilt since the last run invalidates what this table holds.
+    let full_refresh = full_refresh || !rewritten.is_empty();
+    if !rewritten.is_empty() {
+        tracing::warn!(table = %name, "input(s) {} were rebuilt since the last run: rebuilding {name}", rewritten.join(", "));
+        for input in &mut inputs {
+            *input = input_delta(run, &input.name.clone(), None).await?.delta;
+        }
+    }
+    let nothing_new = inputs.iter().all(|i| i.files.is_empty());
+    if nothing_new && existing.is_some() && !full_refresh {
+        return Ok(FlowOutcome::nothing_new());
+    }
+
+    // Writers for the table and, when configured, its quarantine.
+    let (main_tx, main_task) = spawn_writer(&location, schema.clone())?;
+    let quarantine_schema = table.outputs.iter().find(|(n, _)| n == QUARANTINE_OUTPUT).map(|(_, s)| s.clone());
+    let quarantine = match (&table.spec.quarantine, &quarantine_schema) {
+        (Some(q), Some(s)) => {
+            let location = run.pipeline.table_location(q);
+            let (tx, task) = spawn_writer(&location, quarantine_table_schema(s))?;
+            Some((q.clone(), location, tx, task))
+        }
+        _ => None,
+    };
+    let mut outputs = HashMap::from([("main".to_string(), OutputSink { schema: schema.clone(), sender: main_tx })]);
+    if let Some(qschema) = &quarantine_schema {
+        let (tx, rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
+        let forward = quarantine.as_ref().map(|(_, _, tx, _)| tx.clone());
+        let run_id = run.run_id.clone();
+        tokio::spawn(forward_quarantine(rx, forward, run_id));
+        outputs.insert(QUARANTINE_OUTPUT.to_string(), OutputSink { schema: qschema.clone(), sender: tx });
+    }
+    let quarantine = quarantine.map(|(q, loc, tx, task)| {
+        drop(tx);
+        (q, loc, task)
+    });
+
+    // Readers feed the plugin's thread through one bounded channel, in input order.
+    let (batch_tx, mut batch_rx) = mpsc::channel::<(String, RecordBatch)>(CHANNEL_BATCHES);
+    let reader_plan: Vec<(Location, String, Vec<DataFile>)> =
+        inputs.iter().map(|i| (i.location.clone(), i.name.clone(), i.files.clone())).collect();
+    let reader_task: JoinHandle<Result<u64, StorageError>> = tokio::spawn(async move {
+        let mut rows = 0;
+        for (location, input, files) in reader_plan {
+            let (store, root) = open_store(&location)?;
+            rows += reader::stream_files(store, root, files, input, batch_tx.clone()).await?;
+        }
+        Ok(rows)
+    });
+    let plugin = table.plugin.clone();
+    let options = table.spec.options_json.clone();
+    let limits = table.spec.limits.clone();
+    let input_schemas = table.inputs.clone();
+    let context = FlowContext { run_id: run.run_id.clone(), table: name.clone(), run_started_at_micros: run.started_at_micros };
+    let flow_result = tokio::task::spawn_blocking(move || {
+        let expected: HashMap<String, SchemaRef> = input_schemas.iter().cloned().collect();
+        let mut flow = plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
+        while let Some((input, batch)) = batch_rx.blocking_recv() {
+            let batch = match expected.get(&input) {
+                Some(schema) => conform(&batch, schema).map_err(PluginError::Internal)?,
+                None => batch,
+            };
+            flow.push(&input, &batch)?;
+        }
+        flow.finish()
+    })
+    .await
+    .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?;
+    let read = reader_task.await.map_err(|e| FlowFailure::new(format!("the reader task failed: {e}")))?;
+    let written = main_task.await.map_err(|e| FlowFailure::new(format!("the writer task failed: {e}")))?;
+    let plugin_name = table.plugin.name();
+    let report = match flow_result {
+        Ok(report) => report,
+        Err(e) => {
+            read?;
+            written?;
+            return Err(FlowFailure::new(format!("plugin {plugin_name}: {e}")));
+        }
+    };
+    let rows_in = read?;
+    let (adds, rows_out) = written?;
+
+    if let Some((q, qlocation, task)) = quarantine {
+        let (qadds, qrows) = task.await.map_err(|e| FlowFailure::new(format!("the quarantine writer failed: {e}")))??;
+        commit_quarantine(&q, &qlocation, qadds, qrows, &inputs, name, quarantine_schema.as_ref(), run).await?;
+    }
+    let transactions = inputs
+        .iter()
+        .filter_map(|i| i.version.map(|v| Transaction::new(input_app_id(&i.name), v)))
+        .collect();
+    let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
+    let commit = Commit { adds, overwrite: full_refresh && existing.is_some(), transactions, info };
+    let version = delta::commit(&location, existing.as_ref(), &schema, commit).await?;
+    let mut counters = report.counters;
+    counters.set_default("rows_in", i64::try_from(rows_in).unwrap_or(i64::MAX));
+    Ok(FlowOutcome { committed_version: Some(version), rows_out, files: 0, counters })
+}
+
+struct Discovered {
+    delta: InputDelta,
+    /// Files seen before are gone: the input was rebuilt.
+    rewritten: bool,
+}
+
+/// The files `input` gained since version `consumed` (all of them when `None`).
+async fn input_delta(run: &RunContext, input: &str, consumed: Option<i64>) -> Result<Discovered, StorageError> {
+    let location = run.pipeline.table_location(input);
+    let Some(current) = delta::open(&location).await? else {
+        return Ok(Discovered {
+            delta: InputDelta { name: input.to_string(), location, version: None, files: Vec::new() },
+            rewritten: false,
+        });
+    };
+    let version = delta::version(&current);
+    let now = delta::data_files(&current).await?;
+    let (files, rewritten) = match consumed {
+        Some(old) if Some(old) == version => (Vec::new(), false),
+        Some(old) => {
+            let before = delta::data_files(&delta::open_version(&location, old).await?).await?;
+            let before_paths: std::collections::HashSet<&str> = before.iter().map(|f| f.path.as_str()).collect();
+            let now_paths: std::collections::HashSet<&str> = now.iter().map(|f| f.path.as_str()).collect();
+            let rewritten = before_paths.iter().any(|p| !now_paths.contains(p));
+            (now.iter().filter(|f| !before_paths.contains(f.path.as_str())).cloned().collect(), rewritten)
+        }
+        None => (now, false),
+    };
+    Ok(Discovered { delta: InputDelta { name: input.to_string(), location, version, files }, rewritten })
+}
+
+fn main_schema(table: &PlannedTable) -> Result<SchemaRef, FlowFailure> {
+    table.main_schema().cloned().ok_or_else(|| FlowFailure::new("the plugin declared no output"))
+}
+
+type WriterTask = JoinHandle<Result<(Vec<deltalake_core::kernel::Add>, u64), StorageError>>;
+
+fn spawn_writer(location: &Location, schema: SchemaRef) -> Result<(mpsc::Sender<RecordBatch>, WriterTask), StorageError> {
+    let (tx, mut rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
+    let mut writer = TableWriter::new(location, schema)?;
+    let task = tokio::spawn(async move {
+        while let Some(batch) = rx.recv().await {
+            writer.write(batch).await?;
+        }
+        let rows = writer.rows();
+        writer.finish().await.map(|adds| (adds, rows))
+    });
+    Ok((tx, task))
+}
+
+/// The quarantine table: the plugin's quarantine rows plus the run's id.
+fn quarantine_table_schema(plugin_schema: &SchemaRef) -> SchemaRef {
+    let mut fields: Vec<Field> = plugin_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new("_run_id", DataType::Utf8, true));
+    Arc::new(Schema::new(fields))
+}
+
+async fn forward_quarantine(
+    mut rx: mpsc::Receiver<RecordBatch>,
+    forward: Option<mpsc::Sender<RecordBatch>>,
+    run_id: String,
+) {
+    while let Some(batch) = rx.recv().await {
+        let Some(forward) = &forward else { continue };
+        let run_ids: ArrayRef = Arc::new(StringArray::from(vec![run_id.as_str(); batch.num_rows()]));
+        let mut columns = batch.columns().to_vec();
+        columns.push(run_ids);
+        let schema = quarantine_table_schema(&batch.schema());
+        if let Ok(batch) = RecordBatch::try_new(schema, columns) {
+            if forward.send(batch).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn commit_quarantine(
+    quarantine: &str,
+    location: &Location,
+    adds: Vec<deltalake_core::kernel::Add>,
+    rows: u64,
+    inputs: &[InputDelta],
+    table: &str,
+    plugin_schema: Option<&SchemaRef>,
+    run: &RunContext,
+) -> Result<(), FlowFailure> {
+    let Some(plugin_schema) = plugin_schema else { return Ok(()) };
+    let existing = delta::open(location).await?;
+    // A re-run after a crash between this commit and the table's must not
+    // quarantine the same rows twice.
+    let app_id = |input: &str| format!("lfhost.quarantine.{table}.{input}");
+    if let Some(existing) = &existing {
+        let mut all_done = !inputs.is_empty();
+        for input in inputs {
+            let done = delta::transaction_version(existing, &app_id(&input.name)).await?;
+            all_done &= input.version.is_some() && done >= input.version;
+        }
+        if all_done {
+            return Ok(());
+        }
+    }
+    if rows == 0 && existing.is_some() {
+        return Ok(());
+    }
+    let transactions =
+        inputs.iter().filter_map(|i| i.version.map(|v| Transaction::new(app_id(&i.name), v))).collect();
+    let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
+    let commit = Commit { adds, overwrite: false, transactions, info };
+    delta::commit(location, existing.as_ref(), &quarantine_table_schema(plugin_schema), commit)
+        .await
+        .map_err(|e| FlowFailure::new(format!("quarantine table {quarantine}: {e}")))?;
+    Ok(())
+}
+
+/// Gives a batch read back from Parquet exactly the schema the plugin was
+/// planned with (same columns; field metadata and nullability may differ).
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for field in schema.fields() {
+        let column = batch
+            .column_by_name(field.name())
+            .ok_or_else(|| format!("input data lacks column `{}`", field.name()))?;
+        let column = if column.data_type() == field.data_type() {
+            column.clone()
+        } else {
+            arrow_cast::cast(column, field.data_type()).map_err(|e| format!("column `{}`: {e}", field.name()))?
+        };
+        columns.push(column);
+    }
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
+}

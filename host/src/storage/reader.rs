@@ -1,0 +1,55 @@
+//! Reading a table's data files back as Arrow batches.
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use futures::StreamExt;
+use object_store::ObjectStore;
+use object_store::path::Path;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
+// Deprecated in parquet 59 in favour of hand-written readers; it still does
+// exactly what we need (ranged reads through object_store) and stays until
+// the replacement API settles.
+#[allow(deprecated)]
+use parquet::arrow::async_reader::ParquetObjectReader;
+use tokio::sync::mpsc;
+
+use super::StorageError;
+use super::delta::DataFile;
+
+/// Rows per batch handed to a plugin: large enough to amortise the
+/// boundary crossing, small enough to keep plugin memory bounded.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// Streams `files` (under `root` in `store`) into `sender` as batches tagged
+/// with `input`, in order. Stops early when the receiver is gone.
+pub async fn stream_files(
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    files: Vec<DataFile>,
+    input: String,
+    sender: mpsc::Sender<(String, RecordBatch)>,
+) -> Result<u64, StorageError> {
+    let mut rows = 0u64;
+    for file in files {
+        let path = Path::parse(format!("{}/{}", root.as_ref().trim_end_matches('/'), file.path))
+            .map_err(|e| StorageError::at(&file.path, e))?;
+        let fail = |e: parquet::errors::ParquetError| StorageError::at(&path, format!("cannot read data file: {e}"));
+        #[allow(deprecated)]
+        let reader = ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(file.size);
+        let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(fail)?
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(fail)?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(fail)?;
+            rows += batch.num_rows() as u64;
+            if sender.send((input.clone(), batch)).await.is_err() {
+                return Ok(rows);
+            }
+        }
+    }
+    Ok(rows)
+}
