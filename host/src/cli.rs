@@ -58,6 +58,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// Tools for plugin authors.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Loads a plugin and prints its self-description, digest and imports.
+    Inspect {
+        /// The component, e.g. target/wasm32-wasip2/release/my_plugin.wasm.
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -72,6 +84,13 @@ const EXIT_INVALID: u8 = 2;
 const EXIT_FLOW_FAILED: u8 = 1;
 
 pub fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes
+    // away (`lfhost graph x | head`) instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -155,6 +174,13 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Inspect { file }) => {
+            let plugin = tokio::task::spawn_blocking(move || Sandbox::new()?.load(&file, None))
+                .await
+                .context("loading the plugin crashed")??;
+            print_plugin(&plugin);
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
@@ -247,28 +273,85 @@ async fn run(
     })
 }
 
+fn print_plugin(plugin: &lfhost::sandbox::Plugin) {
+    println!("file:     {}", plugin.path);
+    println!("sha256:   {}", plugin.digest);
+    if let Some(d) = plugin.descriptor() {
+        println!("name:     {} {}", d.name, d.version);
+        println!("kind:     {:?}", d.kind);
+        if !d.description.is_empty() {
+            println!("about:    {}", d.description);
+        }
+        println!("options:");
+        for o in &d.options {
+            let required = if o.required { "required" } else { "optional" };
+            let default = o
+                .default_value
+                .as_deref()
+                .map(|v| format!(", default {v}"))
+                .unwrap_or_default();
+            println!(
+                "  {} ({}, {required}{default}): {}",
+                o.name, o.type_name, o.description
+            );
+        }
+    }
+    println!("imports:");
+    for name in &plugin.imports {
+        println!("  {name}");
+    }
+}
+
 fn print_summary(results: &[runner::FlowResult], elapsed: std::time::Duration) {
     println!(
-        "{:<30} {:<10} {:>12} {:>12} {:>9} {:>13} {:>9}",
-        "table", "status", "rows in", "rows out", "dropped", "exp. failures", "time"
+        "{:<30} {:<10} {:>6} {:>12} {:>12} {:>9} {:>13} {:>9}",
+        "table", "status", "files", "rows in", "rows out", "dropped", "exp. failures", "time"
     );
     for result in results {
         let dash = || "-".to_string();
-        let (status, rows_in, rows_out, dropped, failures) = match &result.status {
+        let (status, files, rows_in, rows_out, dropped, failures) = match &result.status {
             FlowStatus::Completed(o) => {
-                let status = if o.committed_version.is_some() { "done" } else { "no change" };
-                let rows_in = o.counters.get("rows_in").map_or_else(|| o.rows_out.to_string(), |v| v.to_string());
-                let failed: i64 = o.counters.names().filter(|n| n.starts_with("dq.failed.")).filter_map(|n| o.counters.get(n)).sum();
-                let dropped = o.counters.get("dropped").map_or_else(dash, |v| v.to_string());
-                (status, rows_in, o.rows_out.to_string(), dropped, failed.to_string())
+                let status = if o.committed_version.is_some() {
+                    "done"
+                } else {
+                    "no change"
+                };
+                let rows_in = o
+                    .counters
+                    .get("rows_in")
+                    .map_or_else(|| o.rows_out.to_string(), |v| v.to_string());
+                let failed: i64 = o
+                    .counters
+                    .names()
+                    .filter(|n| n.starts_with("dq.failed."))
+                    .filter_map(|n| o.counters.get(n))
+                    .sum();
+                let dropped = o
+                    .counters
+                    .get("dropped")
+                    .map_or_else(dash, |v| v.to_string());
+                let files = if o.files > 0 {
+                    o.files.to_string()
+                } else {
+                    dash()
+                };
+                (
+                    status,
+                    files,
+                    rows_in,
+                    o.rows_out.to_string(),
+                    dropped,
+                    failed.to_string(),
+                )
             }
-            FlowStatus::Failed(_) => ("FAILED", dash(), dash(), dash(), dash()),
-            FlowStatus::Skipped { .. } => ("skipped", dash(), dash(), dash(), dash()),
+            FlowStatus::Failed(_) => ("FAILED", dash(), dash(), dash(), dash(), dash()),
+            FlowStatus::Skipped { .. } => ("skipped", dash(), dash(), dash(), dash(), dash()),
         };
         println!(
-            "{:<30} {:<10} {:>12} {:>12} {:>9} {:>13} {:>8.2}s",
+            "{:<30} {:<10} {:>6} {:>12} {:>12} {:>9} {:>13} {:>8.2}s",
             result.table,
             status,
+            files,
             rows_in,
             rows_out,
             dropped,

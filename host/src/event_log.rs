@@ -95,7 +95,10 @@ const DQ_FAILED: &str = "dq.failed.";
 /// tables without expectations. Expectations keep the order of their
 /// counters' first report, which plugins make the declaration order.
 fn data_quality(table: &str, counters: &crate::runner::Counters) -> Option<serde_json::Value> {
-    let names: Vec<&str> = counters.names().filter_map(|n| n.strip_prefix(DQ_PASSED)).collect();
+    let names: Vec<&str> = counters
+        .names()
+        .filter_map(|n| n.strip_prefix(DQ_PASSED))
+        .collect();
     if names.is_empty() {
         return None;
     }
@@ -111,7 +114,9 @@ fn data_quality(table: &str, counters: &crate::runner::Counters) -> Option<serde
             })
         })
         .collect();
-    Some(json!({"dropped_records": counters.get("dropped").unwrap_or(0), "expectations": expectations}))
+    Some(
+        json!({"dropped_records": counters.get("dropped").unwrap_or(0), "expectations": expectations}),
+    )
 }
 
 /// Appends the run's events in one commit.

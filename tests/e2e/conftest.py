@@ -165,3 +165,8 @@ def read_delta_fixture():
 @pytest.fixture(scope="session", name="delta_version")
 def delta_version_fixture():
     return delta_version
+
+
+@pytest.fixture(scope="session")
+def escape_wasm() -> Path:
+    return _built(WASM_DIR / "escape.wasm", "the escape test plugin")

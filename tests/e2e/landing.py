@@ -14,7 +14,15 @@ writes, per batch k (file names sort by batch, then by part):
     OUT_DIR/orders/batch-KKKK-a.parquet  the contract's Arrow types, several row groups, nulls
     OUT_DIR/orders/batch-KKKK-b.parquet  columns reordered, `items` missing, extra columns
 
-With --clean only the `-a` files are written, without dirty rows.
+With --clean only the `-a` files are written, without dirty rows. With
+--quality each batch also gets
+
+    OUT_DIR/customers/batch-KKKK-q.csv   rows that fail (or narrowly pass) each
+    OUT_DIR/addresses/batch-KKKK-q.jsonl  expectation of the silver_*_clean
+    OUT_DIR/orders/batch-KKKK-q.parquet   tables, one case per row
+
+drawn from a random stream of their own, so the other files are the same
+bytes with or without it.
 
 The generator only writes text and values; it never decides what a table
 should hold (that is oracle.py's job, from the files themselves). Each batch
@@ -337,7 +345,7 @@ def _order_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
     return pa.table({f.name: pa.array([r.get(f.name) for r in rows], type=f.type) for f in schema}, schema=schema)
 
 
-def write_batch(out_dir: Path, batch: int, seed: int, rows: int = 30, dirty: bool = True) -> list[Path]:
+def write_batch(out_dir: Path, batch: int, seed: int, rows: int = 30, dirty: bool = True, quality: bool = False) -> list[Path]:
     """Writes batch number `batch` (1-based) and returns the files written."""
     out = Path(out_dir)
     b = Batch(seed, batch, rows)
@@ -410,15 +418,174 @@ def write_batch(out_dir: Path, batch: int, seed: int, rows: int = 30, dirty: boo
         path = out / "orders" / f"{name}-b.parquet"
         pq.write_table(_order_table(orders, schema), path)
         written.append(path)
+    if quality:
+        written.extend(write_quality_batch(out, batch, seed))
     return written
 
 
-def generate(out_dir, batches: int = 2, seed: int = 0, rows: int = 30, first_batch: int = 1, dirty: bool = True) -> list[Path]:
+def generate(
+    out_dir, batches: int = 2, seed: int = 0, rows: int = 30, first_batch: int = 1, dirty: bool = True,
+    quality: bool = False,
+) -> list[Path]:
     """Writes batches first_batch .. first_batch+batches-1 under out_dir and
     returns the files written, in order."""
     written: list[Path] = []
     for batch in range(first_batch, first_batch + batches):
-        written.extend(write_batch(Path(out_dir), batch, seed, rows, dirty))
+        written.extend(write_batch(Path(out_dir), batch, seed, rows, dirty, quality))
+    return written
+
+
+# ---------------------------------------------- data-quality edge cases --
+
+
+def _quality_batch(seed: int, batch: int) -> Batch:
+    """A Batch whose random stream is not the batch's own."""
+    b = Batch(seed, batch, 10)
+    b.rng = random.Random(f"lfhost-landing-quality/{seed}/{batch}")
+    return b
+
+
+def quality_customers(b: Batch) -> list[dict]:
+    """Customers that fail (or just pass) the silver_customers_clean
+    expectations: valid_customer_id, valid_operation, valid_sequence (drop),
+    valid_email (warn)."""
+    out = []
+
+    def row(**changes):
+        r = b.customer()
+        r["email"] = r["email"].replace(" at ", "@")
+        r["operation"] = "INSERT"
+        r.update(changes)
+        out.append(r)
+
+    row()  # clean
+    row(operation="UPDATE")
+    row(customer_id=None)
+    row(customer_id="not-a-number")  # null after parsing
+    row(operation="insert")  # IN is case-sensitive
+    row(operation="MERGE")
+    row(operation=" DELETE")  # a space is part of the value
+    row(operation=None)
+    row(updated_at=None)
+    row(updated_at="2026-02-29T00:00:00Z")  # no such day: null
+    row(email="@example.com")  # nothing before the @
+    row(email="ann@")  # nothing after it
+    row(email="a@b")  # the shortest passing address
+    row(email="ü@ß")  # one character each side, two bytes each
+    row(email=None)  # NULL: fails (warn) unless a DELETE
+    row(email="nobody", operation="DELETE")  # deletes need no email
+    row(email=None, operation="DELETE")
+    row(customer_id=None, operation="bogus", updated_at=None, email="x")  # every expectation fails
+    row(operation="UPSERT", updated_at=None)  # two drop expectations, not the first
+    return out
+
+
+def quality_addresses(b: Batch) -> list[dict]:
+    """Addresses for silver_addresses_clean: valid_customer_id,
+    valid_operation, valid_sequence, valid_postal_code (drop), valid_country
+    (warn). `length` counts characters, not bytes."""
+    out = []
+
+    def obj(**changes):
+        o = b.address()
+        o["operation"] = "INSERT"
+        o["postal_code"] = "1100-042"
+        o["country"] = "PT"
+        o.update(changes)
+        out.append(o)
+
+    obj()  # clean
+    obj(customer_id=None)
+    obj(customer_id="17")  # a string for an int64: null
+    obj(operation="Insert")
+    obj(operation="upsert")
+    obj(operation=None)
+    obj(updated_at=None)
+    obj(updated_at="2026-04-31T10:00:00Z")  # no such day: null
+    obj(postal_code="12")  # 2 characters
+    obj(postal_code="123")  # 3
+    obj(postal_code="1234567890")  # 10
+    obj(postal_code="12345678901")  # 11
+    obj(postal_code="ÄÖ")  # 2 characters, 4 bytes: fails
+    obj(postal_code="ÄÖÜ")  # 3 characters
+    obj(postal_code="京都市下京区六条通り")  # 10 characters, 30 bytes: passes
+    obj(postal_code="京都市下京区六条通り1")  # 11 characters
+    obj(postal_code=None)  # NULL fails unless a DELETE
+    obj(postal_code=12345)  # a number for a string: null
+    obj(postal_code="1", operation="DELETE")  # deletes need no postal code
+    obj(postal_code=None, operation="DELETE")
+    obj(country="PRT")  # warn
+    obj(country="")
+    obj(country="P")
+    obj(country=None)  # passes
+    obj(country="ÄÖ")  # 2 characters, 4 bytes: passes
+    obj(customer_id=None, operation="MERGE", updated_at=None, postal_code="9", country="PRT")  # everything fails
+    obj(operation="UPSERT", postal_code="1234567890123")  # valid_operation and valid_postal_code
+    return out
+
+
+def quality_orders(b: Batch) -> list[dict]:
+    """Orders for silver_orders_clean: valid_order_id, valid_customer_id,
+    valid_operation, valid_sequence, non_negative_amount, positive_items
+    (drop), valid_status (warn). NULL operands make NULL, which fails."""
+    out = []
+    base = b.batch * 1_000_000 + 900_000
+
+    def row(**changes):
+        r = b.order(0)
+        r.update(order_id=base + len(out), customer_id=b.customer_id(), status="PLACED", items=2,
+                 amount=Decimal("19.99"), operation="INSERT")
+        r.update(changes)
+        out.append(r)
+
+    row()  # clean
+    row(order_id=None)
+    row(customer_id=None)
+    row(customer_id=None, operation="DELETE")  # a delete needs no customer
+    row(operation="MERGE")
+    row(operation="delete")
+    row(operation=None, amount=Decimal("5.00"), items=1)  # NULL OR TRUE is TRUE
+    row(operation=None, amount=Decimal("-5.00"))  # NULL OR FALSE is NULL
+    row(updated_at=None)
+    row(amount=Decimal("-0.01"))
+    row(amount=Decimal("0.00"))  # zero is not negative
+    row(amount=None)
+    row(amount=Decimal("-100.00"), operation="DELETE")
+    row(items=0)
+    row(items=-1)
+    row(items=None)
+    row(items=1)
+    row(items=0, operation="DELETE")
+    row(status="UNKNOWN")  # warn
+    row(status="placed")
+    row(status=None)
+    row(status="UNKNOWN", operation="DELETE")
+    row(order_id=None, customer_id=None, operation="MERGE", updated_at=None, amount=Decimal("-1.00"), items=0,
+        status="LOST")  # everything fails
+    row(amount=Decimal("-3.00"), items=0, status="UNKNOWN")  # both numeric checks and the warning
+    return out
+
+
+def write_quality_batch(out_dir, batch: int, seed: int) -> list[Path]:
+    """The batch's `-q` files: quality_customers/addresses/orders."""
+    out = Path(out_dir)
+    b = _quality_batch(seed, batch)
+    rng = b.rng
+    name = f"batch-{batch:04d}-q"
+    written: list[Path] = []
+    records = quality_customers(b)
+    rng.shuffle(records)
+    _write(out / "customers" / f"{name}.csv", _csv_text(CUSTOMER_COLUMNS, records, rng, "\n", False, True), written)
+    objects = quality_addresses(b)
+    rng.shuffle(objects)
+    lines = [b.json_line(o) for o in objects]
+    _write(out / "addresses" / f"{name}.jsonl", ("\n".join(lines) + "\n").encode("utf-8"), written)
+    orders = quality_orders(b)
+    rng.shuffle(orders)
+    path = out / "orders" / f"{name}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(_order_table(orders, ORDER_SCHEMA), path)
+    written.append(path)
     return written
 
 
@@ -485,8 +652,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=30, help="rows per source per batch (plus dirty rows)")
     parser.add_argument("--first-batch", type=int, default=1)
     parser.add_argument("--clean", action="store_true", help="no dirty rows or odd files")
+    parser.add_argument("--quality", action="store_true", help="also -q files of data-quality edge cases")
     args = parser.parse_args(argv)
-    files = generate(args.out_dir, args.batches, args.seed, args.rows, args.first_batch, dirty=not args.clean)
+    files = generate(
+        args.out_dir, args.batches, args.seed, args.rows, args.first_batch, dirty=not args.clean, quality=args.quality
+    )
     for path in files:
         print(os.fspath(path))
     return 0

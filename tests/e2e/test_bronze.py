@@ -27,7 +27,10 @@ from helpers import delta_version, read_delta
 BRONZE = oracle.BRONZE_TABLES
 SEED = 11
 ROWS = 40
-SUMMARY_LINE = re.compile(r"^(\S+)\s+(done|no change|FAILED|skipped)\s+(\S+)\s+(\S+)\s+\S+s\s*$")
+# table, status, files, rows in, rows out, dropped, expectation failures, time
+SUMMARY_LINE = re.compile(
+    r"^(\S+)\s+(done|no change|FAILED|skipped)\s+(\S+)\s+\S+\s+(\S+)\s+\S+\s+\S+\s+\S+s\s*$"
+)
 
 
 def summary(stdout: str) -> dict[str, tuple[str, str, str]]:
@@ -36,7 +39,7 @@ def summary(stdout: str) -> dict[str, tuple[str, str, str]]:
     for line in stdout.splitlines():
         m = SUMMARY_LINE.match(line)
         if m and m.group(1) != "table":
-            out[m.group(1)] = (m.group(2), m.group(3), m.group(4))
+            out[m.group(1)] = (m.group(2), m.group(4), m.group(3))
     return out
 
 

@@ -212,11 +212,24 @@ impl Resolver<'_> {
             }
             if let Some(q) = &decl.quarantine {
                 let clash = file.tables.keys().any(|k| k.get_ref() == q.get_ref())
-                    || file.tables.values().filter_map(|t| t.get_ref().quarantine.as_ref()).filter(|o| o.get_ref() == q.get_ref()).count() > 1;
+                    || file
+                        .tables
+                        .values()
+                        .filter_map(|t| t.get_ref().quarantine.as_ref())
+                        .filter(|o| o.get_ref() == q.get_ref())
+                        .count()
+                        > 1;
                 if let Err(message) = check_table_name(q.get_ref()) {
                     self.problem(&q.span(), Some(&name), format!("quarantine: {message}"));
                 } else if clash {
-                    self.problem(&q.span(), Some(&name), format!("quarantine table `{}` is already used by another table", q.get_ref()));
+                    self.problem(
+                        &q.span(),
+                        Some(&name),
+                        format!(
+                            "quarantine table `{}` is already used by another table",
+                            q.get_ref()
+                        ),
+                    );
                 }
             }
             let options_json = match &decl.options {

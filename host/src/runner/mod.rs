@@ -13,8 +13,8 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 use crate::config::Pipeline;
-use crate::storage::StorageError;
 pub use crate::sandbox::Counters;
+use crate::storage::StorageError;
 pub use plan::{Plan, PlannedTable, plan};
 
 /// What every flow of a run shares.

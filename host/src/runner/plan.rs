@@ -96,7 +96,9 @@ pub fn plan(pipeline: Pipeline, sandbox: &Sandbox) -> Result<Plan, ConfigError> 
             continue; // an upstream problem is already reported
         }
         match plugin.plan(&spec.options_json, &inputs, name) {
-            Ok(outputs) if spec.quarantine.is_some() && !outputs.iter().any(|(n, _)| n == "quarantine") => {
+            Ok(outputs)
+                if spec.quarantine.is_some() && !outputs.iter().any(|(n, _)| n == "quarantine") =>
+            {
                 problems.push(problem(
                     format!("plugin `{}` has no `quarantine` output, so the table cannot have a quarantine table", spec.plugin),
                     &spec.span,

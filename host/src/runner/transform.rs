@@ -34,7 +34,11 @@ fn input_app_id(input: &str) -> String {
     format!("lfhost.input.{input}")
 }
 
-pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> Result<FlowOutcome, FlowFailure> {
+pub async fn run(
+    run: &RunContext,
+    table: &PlannedTable,
+    full_refresh: bool,
+) -> Result<FlowOutcome, FlowFailure> {
     let name = &table.spec.name;
     let location = run.pipeline.table_location(name);
     let schema = main_schema(table)?;
@@ -78,7 +82,11 @@ pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> 
 
     // Writers for the table and, when configured, its quarantine.
     let (main_tx, main_task) = spawn_writer(&location, schema.clone())?;
-    let quarantine_schema = table.outputs.iter().find(|(n, _)| n == QUARANTINE_OUTPUT).map(|(_, s)| s.clone());
+    let quarantine_schema = table
+        .outputs
+        .iter()
+        .find(|(n, _)| n == QUARANTINE_OUTPUT)
+        .map(|(_, s)| s.clone());
     let quarantine = match (&table.spec.quarantine, &quarantine_schema) {
         (Some(q), Some(s)) => {
             let location = run.pipeline.table_location(q);
@@ -87,13 +95,25 @@ pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> 
         }
         _ => None,
     };
-    let mut outputs = HashMap::from([("main".to_string(), OutputSink { schema: schema.clone(), sender: main_tx })]);
+    let mut outputs = HashMap::from([(
+        "main".to_string(),
+        OutputSink {
+            schema: schema.clone(),
+            sender: main_tx,
+        },
+    )]);
     if let Some(qschema) = &quarantine_schema {
         let (tx, rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
         let forward = quarantine.as_ref().map(|(_, _, tx, _)| tx.clone());
         let run_id = run.run_id.clone();
         tokio::spawn(forward_quarantine(rx, forward, run_id));
-        outputs.insert(QUARANTINE_OUTPUT.to_string(), OutputSink { schema: qschema.clone(), sender: tx });
+        outputs.insert(
+            QUARANTINE_OUTPUT.to_string(),
+            OutputSink {
+                schema: qschema.clone(),
+                sender: tx,
+            },
+        );
     }
     let quarantine = quarantine.map(|(q, loc, tx, task)| {
         drop(tx);
@@ -102,8 +122,10 @@ pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> 
 
     // Readers feed the plugin's thread through one bounded channel, in input order.
     let (batch_tx, mut batch_rx) = mpsc::channel::<(String, RecordBatch)>(CHANNEL_BATCHES);
-    let reader_plan: Vec<(Location, String, Vec<DataFile>)> =
-        inputs.iter().map(|i| (i.location.clone(), i.name.clone(), i.files.clone())).collect();
+    let reader_plan: Vec<(Location, String, Vec<DataFile>)> = inputs
+        .iter()
+        .map(|i| (i.location.clone(), i.name.clone(), i.files.clone()))
+        .collect();
     let reader_task: JoinHandle<Result<u64, StorageError>> = tokio::spawn(async move {
         let mut rows = 0;
         for (location, input, files) in reader_plan {
@@ -116,7 +138,11 @@ pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> 
     let options = table.spec.options_json.clone();
     let limits = table.spec.limits.clone();
     let input_schemas = table.inputs.clone();
-    let context = FlowContext { run_id: run.run_id.clone(), table: name.clone(), run_started_at_micros: run.started_at_micros };
+    let context = FlowContext {
+        run_id: run.run_id.clone(),
+        table: name.clone(),
+        run_started_at_micros: run.started_at_micros,
+    };
     let flow_result = tokio::task::spawn_blocking(move || {
         let expected: HashMap<String, SchemaRef> = input_schemas.iter().cloned().collect();
         let mut flow = plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
@@ -131,8 +157,12 @@ pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> 
     })
     .await
     .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?;
-    let read = reader_task.await.map_err(|e| FlowFailure::new(format!("the reader task failed: {e}")))?;
-    let written = main_task.await.map_err(|e| FlowFailure::new(format!("the writer task failed: {e}")))?;
+    let read = reader_task
+        .await
+        .map_err(|e| FlowFailure::new(format!("the reader task failed: {e}")))?;
+    let written = main_task
+        .await
+        .map_err(|e| FlowFailure::new(format!("the writer task failed: {e}")))?;
     let plugin_name = table.plugin.name();
     let report = match flow_result {
         Ok(report) => report,
@@ -146,19 +176,44 @@ pub async fn run(run: &RunContext, table: &PlannedTable, full_refresh: bool) -> 
     let (adds, rows_out) = written?;
 
     if let Some((q, qlocation, task)) = quarantine {
-        let (qadds, qrows) = task.await.map_err(|e| FlowFailure::new(format!("the quarantine writer failed: {e}")))??;
-        commit_quarantine(&q, &qlocation, qadds, qrows, &inputs, name, quarantine_schema.as_ref(), run).await?;
+        let (qadds, qrows) = task
+            .await
+            .map_err(|e| FlowFailure::new(format!("the quarantine writer failed: {e}")))??;
+        commit_quarantine(
+            &q,
+            &qlocation,
+            qadds,
+            qrows,
+            &inputs,
+            name,
+            quarantine_schema.as_ref(),
+            run,
+        )
+        .await?;
     }
     let transactions = inputs
         .iter()
-        .filter_map(|i| i.version.map(|v| Transaction::new(input_app_id(&i.name), v)))
+        .filter_map(|i| {
+            i.version
+                .map(|v| Transaction::new(input_app_id(&i.name), v))
+        })
         .collect();
     let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
-    let commit = Commit { adds, overwrite: full_refresh && existing.is_some(), transactions, info };
+    let commit = Commit {
+        adds,
+        overwrite: full_refresh && existing.is_some(),
+        transactions,
+        info,
+    };
     let version = delta::commit(&location, existing.as_ref(), &schema, commit).await?;
     let mut counters = report.counters;
     counters.set_default("rows_in", i64::try_from(rows_in).unwrap_or(i64::MAX));
-    Ok(FlowOutcome { committed_version: Some(version), rows_out, files: 0, counters })
+    Ok(FlowOutcome {
+        committed_version: Some(version),
+        rows_out,
+        files: 0,
+        counters,
+    })
 }
 
 struct Discovered {
@@ -168,11 +223,20 @@ struct Discovered {
 }
 
 /// The files `input` gained since version `consumed` (all of them when `None`).
-async fn input_delta(run: &RunContext, input: &str, consumed: Option<i64>) -> Result<Discovered, StorageError> {
+async fn input_delta(
+    run: &RunContext,
+    input: &str,
+    consumed: Option<i64>,
+) -> Result<Discovered, StorageError> {
     let location = run.pipeline.table_location(input);
     let Some(current) = delta::open(&location).await? else {
         return Ok(Discovered {
-            delta: InputDelta { name: input.to_string(), location, version: None, files: Vec::new() },
+            delta: InputDelta {
+                name: input.to_string(),
+                location,
+                version: None,
+                files: Vec::new(),
+            },
             rewritten: false,
         });
     };
@@ -182,23 +246,45 @@ async fn input_delta(run: &RunContext, input: &str, consumed: Option<i64>) -> Re
         Some(old) if Some(old) == version => (Vec::new(), false),
         Some(old) => {
             let before = delta::data_files(&delta::open_version(&location, old).await?).await?;
-            let before_paths: std::collections::HashSet<&str> = before.iter().map(|f| f.path.as_str()).collect();
-            let now_paths: std::collections::HashSet<&str> = now.iter().map(|f| f.path.as_str()).collect();
+            let before_paths: std::collections::HashSet<&str> =
+                before.iter().map(|f| f.path.as_str()).collect();
+            let now_paths: std::collections::HashSet<&str> =
+                now.iter().map(|f| f.path.as_str()).collect();
             let rewritten = before_paths.iter().any(|p| !now_paths.contains(p));
-            (now.iter().filter(|f| !before_paths.contains(f.path.as_str())).cloned().collect(), rewritten)
+            (
+                now.iter()
+                    .filter(|f| !before_paths.contains(f.path.as_str()))
+                    .cloned()
+                    .collect(),
+                rewritten,
+            )
         }
         None => (now, false),
     };
-    Ok(Discovered { delta: InputDelta { name: input.to_string(), location, version, files }, rewritten })
+    Ok(Discovered {
+        delta: InputDelta {
+            name: input.to_string(),
+            location,
+            version,
+            files,
+        },
+        rewritten,
+    })
 }
 
 fn main_schema(table: &PlannedTable) -> Result<SchemaRef, FlowFailure> {
-    table.main_schema().cloned().ok_or_else(|| FlowFailure::new("the plugin declared no output"))
+    table
+        .main_schema()
+        .cloned()
+        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))
 }
 
 type WriterTask = JoinHandle<Result<(Vec<deltalake_core::kernel::Add>, u64), StorageError>>;
 
-fn spawn_writer(location: &Location, schema: SchemaRef) -> Result<(mpsc::Sender<RecordBatch>, WriterTask), StorageError> {
+fn spawn_writer(
+    location: &Location,
+    schema: SchemaRef,
+) -> Result<(mpsc::Sender<RecordBatch>, WriterTask), StorageError> {
     let (tx, mut rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
     let mut writer = TableWriter::new(location, schema)?;
     let task = tokio::spawn(async move {
@@ -213,7 +299,11 @@ fn spawn_writer(location: &Location, schema: SchemaRef) -> Result<(mpsc::Sender<
 
 /// The quarantine table: the plugin's quarantine rows plus the run's id.
 fn quarantine_table_schema(plugin_schema: &SchemaRef) -> SchemaRef {
-    let mut fields: Vec<Field> = plugin_schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = plugin_schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
     fields.push(Field::new("_run_id", DataType::Utf8, true));
     Arc::new(Schema::new(fields))
 }
@@ -225,7 +315,8 @@ async fn forward_quarantine(
 ) {
     while let Some(batch) = rx.recv().await {
         let Some(forward) = &forward else { continue };
-        let run_ids: ArrayRef = Arc::new(StringArray::from(vec![run_id.as_str(); batch.num_rows()]));
+        let run_ids: ArrayRef =
+            Arc::new(StringArray::from(vec![run_id.as_str(); batch.num_rows()]));
         let mut columns = batch.columns().to_vec();
         columns.push(run_ids);
         let schema = quarantine_table_schema(&batch.schema());
@@ -248,7 +339,9 @@ async fn commit_quarantine(
     plugin_schema: Option<&SchemaRef>,
     run: &RunContext,
 ) -> Result<(), FlowFailure> {
-    let Some(plugin_schema) = plugin_schema else { return Ok(()) };
+    let Some(plugin_schema) = plugin_schema else {
+        return Ok(());
+    };
     let existing = delta::open(location).await?;
     // A re-run after a crash between this commit and the table's must not
     // quarantine the same rows twice.
@@ -266,13 +359,25 @@ async fn commit_quarantine(
     if rows == 0 && existing.is_some() {
         return Ok(());
     }
-    let transactions =
-        inputs.iter().filter_map(|i| i.version.map(|v| Transaction::new(app_id(&i.name), v))).collect();
+    let transactions = inputs
+        .iter()
+        .filter_map(|i| i.version.map(|v| Transaction::new(app_id(&i.name), v)))
+        .collect();
     let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
-    let commit = Commit { adds, overwrite: false, transactions, info };
-    delta::commit(location, existing.as_ref(), &quarantine_table_schema(plugin_schema), commit)
-        .await
-        .map_err(|e| FlowFailure::new(format!("quarantine table {quarantine}: {e}")))?;
+    let commit = Commit {
+        adds,
+        overwrite: false,
+        transactions,
+        info,
+    };
+    delta::commit(
+        location,
+        existing.as_ref(),
+        &quarantine_table_schema(plugin_schema),
+        commit,
+    )
+    .await
+    .map_err(|e| FlowFailure::new(format!("quarantine table {quarantine}: {e}")))?;
     Ok(())
 }
 
@@ -287,7 +392,8 @@ fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Strin
         let column = if column.data_type() == field.data_type() {
             column.clone()
         } else {
-            arrow_cast::cast(column, field.data_type()).map_err(|e| format!("column `{}`: {e}", field.name()))?
+            arrow_cast::cast(column, field.data_type())
+                .map_err(|e| format!("column `{}`: {e}", field.name()))?
         };
         columns.push(column);
     }

@@ -31,7 +31,10 @@ impl Counters {
     }
 
     pub fn get(&self, name: &str) -> Option<i64> {
-        self.entries.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

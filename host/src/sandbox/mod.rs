@@ -5,6 +5,7 @@ mod bindings;
 mod cache;
 mod counters;
 mod limits;
+mod linker;
 mod state;
 
 use std::collections::HashMap;
@@ -87,13 +88,7 @@ impl Sandbox {
         let engine = Engine::new(&config)
             .map_err(|e| PluginError::Internal(format!("wasmtime engine: {e}")))?;
         let mut linker = Linker::new(&engine);
-        // WASI is linked so that plugins built with a language's standard
-        // library load, but every WasiCtx is empty: no preopened folder, no
-        // environment, no socket permission, a frozen clock.
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .and_then(|()| {
-                StagePlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-            })
+        linker::link(&mut linker)
             .map_err(|e| PluginError::Internal(format!("linking the host interfaces: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), stop.clone());
@@ -138,6 +133,14 @@ impl Sandbox {
             .cache
             .load(&self.engine, &digest, &bytes)
             .map_err(|e| incompatible(format!("{e:#}")))?;
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if let Some(reason) = linker::refused_imports(&imports) {
+            return Err(incompatible(reason));
+        }
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -149,6 +152,7 @@ impl Sandbox {
             pre,
             engine: self.engine.clone(),
             _ticker: self.ticker.clone(),
+            imports,
             descriptor: None,
         };
         let mut instance = plugin.instantiate(&Limits::default(), "(describe)", HashMap::new())?;
@@ -182,6 +186,8 @@ pub struct Plugin {
     pre: StagePluginPre<FlowState>,
     engine: Engine,
     _ticker: Arc<EpochTicker>,
+    /// The interfaces the component imports, as it declares them.
+    pub imports: Vec<String>,
     descriptor: Option<Descriptor>,
 }
 

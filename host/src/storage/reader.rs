@@ -32,11 +32,18 @@ pub async fn stream_files(
 ) -> Result<u64, StorageError> {
     let mut rows = 0u64;
     for file in files {
-        let path = Path::parse(format!("{}/{}", root.as_ref().trim_end_matches('/'), file.path))
-            .map_err(|e| StorageError::at(&file.path, e))?;
-        let fail = |e: parquet::errors::ParquetError| StorageError::at(&path, format!("cannot read data file: {e}"));
+        let path = Path::parse(format!(
+            "{}/{}",
+            root.as_ref().trim_end_matches('/'),
+            file.path
+        ))
+        .map_err(|e| StorageError::at(&file.path, e))?;
+        let fail = |e: parquet::errors::ParquetError| {
+            StorageError::at(&path, format!("cannot read data file: {e}"))
+        };
         #[allow(deprecated)]
-        let reader = ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(file.size);
+        let reader =
+            ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(file.size);
         let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .map_err(fail)?

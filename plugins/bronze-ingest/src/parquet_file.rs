@@ -1,4 +1,6 @@
-//! Parquet landing files: footer, then one row group at a time.
+//! Parquet landing files: footer, then one row group at a time, each
+//! prefetched whole. Row groups with ZSTD chunks go through
+//! [`crate::parquet_zstd`]; the rest through parquet's own reader builder.
 
 use std::sync::Arc;
 
@@ -6,7 +8,8 @@ use arrow_array::{ArrayRef, RecordBatch, new_null_array};
 use arrow_schema::Schema;
 use lfhost_plugin_sdk::Error;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::{ProjectionMask, parquet_to_arrow_field_levels};
 use parquet::basic::Compression;
@@ -48,8 +51,6 @@ pub fn ingest(
         chunk_ranges.push(ranges);
     }
     let plan = Plan::new(file, metadata.schema());
-    // Only row groups with ZSTD chunks need this; computed once if any does.
-    let mut zstd_levels = None;
     for (index, ranges) in chunk_ranges.iter().enumerate() {
         let group = parquet.row_group(index);
         if group.num_rows() == 0 {
@@ -58,20 +59,24 @@ pub fn ingest(
         let what = || format!("cannot read row group {index}");
         reader.prefetch(ranges).map_err(|m| fail(what(), &m))?;
         let batches = if group.columns().iter().any(|c| is_zstd(c.compression())) {
-            let levels = match zstd_levels.take() {
-                Some(levels) => levels,
-                None => parquet_to_arrow_field_levels(
-                    parquet.file_metadata().schema_descr(),
-                    ProjectionMask::all(),
-                    Some(metadata.schema().fields()),
-                )
-                .map_err(|e| fail(what(), &e))?,
+            let levels = parquet_to_arrow_field_levels(
+                parquet.file_metadata().schema_descr(),
+                ProjectionMask::all(),
+                Some(metadata.schema().fields()),
+            )
+            .map_err(|e| fail(what(), &e))?;
+            let row_group = ZstdRowGroup {
+                reader: Arc::new(reader.clone()),
+                metadata: Arc::clone(&parquet),
+                index,
             };
-            let row_group = ZstdRowGroup { reader: Arc::new(reader.clone()), metadata: Arc::clone(&parquet), index };
-            let batches =
-                ParquetRecordBatchReader::try_new_with_row_groups(&levels, &row_group, file.batch_rows, None);
-            zstd_levels = Some(levels);
-            batches.map_err(|e| fail(what(), &e))?
+            ParquetRecordBatchReader::try_new_with_row_groups(
+                &levels,
+                &row_group,
+                file.batch_rows,
+                None,
+            )
+            .map_err(|e| fail(what(), &e))?
         } else {
             ParquetRecordBatchReaderBuilder::new_with_metadata(reader.clone(), metadata.clone())
                 .with_row_groups(vec![index])

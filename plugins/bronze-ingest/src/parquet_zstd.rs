@@ -48,11 +48,20 @@ impl RowGroups for ZstdRowGroup {
         let chunk = self.group().column(i);
         let rows = self.num_rows();
         let pages: Box<dyn PageReader> = if is_zstd(chunk.compression()) {
-            let raw = chunk.clone().into_builder().set_compression(Compression::UNCOMPRESSED).build()?;
+            let raw = chunk
+                .clone()
+                .into_builder()
+                .set_compression(Compression::UNCOMPRESSED)
+                .build()?;
             let pages = SerializedPageReader::new(Arc::clone(&self.reader), &raw, rows, None)?;
             Box::new(ZstdPages(pages))
         } else {
-            Box::new(SerializedPageReader::new(Arc::clone(&self.reader), chunk, rows, None)?)
+            Box::new(SerializedPageReader::new(
+                Arc::clone(&self.reader),
+                chunk,
+                rows,
+                None,
+            )?)
         };
         Ok(Box::new(OneChunk(Some(pages))))
     }
@@ -110,16 +119,21 @@ impl<P: PageReader> PageReader for ZstdPages<P> {
 
 fn decompress_page(page: Page) -> Result<Page> {
     Ok(match page {
-        Page::DataPage { buf, num_values, encoding, def_level_encoding, rep_level_encoding, statistics } => {
-            Page::DataPage {
-                buf: unzstd(&buf)?.into(),
-                num_values,
-                encoding,
-                def_level_encoding,
-                rep_level_encoding,
-                statistics,
-            }
-        }
+        Page::DataPage {
+            buf,
+            num_values,
+            encoding,
+            def_level_encoding,
+            rep_level_encoding,
+            statistics,
+        } => Page::DataPage {
+            buf: unzstd(&buf)?.into(),
+            num_values,
+            encoding,
+            def_level_encoding,
+            rep_level_encoding,
+            statistics,
+        },
         Page::DataPageV2 {
             buf,
             num_values,
@@ -132,7 +146,8 @@ fn decompress_page(page: Page) -> Result<Page> {
             statistics,
         } => {
             // In v2 pages the levels are stored uncompressed before the values.
-            let levels = (def_levels_byte_len as usize).saturating_add(rep_levels_byte_len as usize);
+            let levels =
+                (def_levels_byte_len as usize).saturating_add(rep_levels_byte_len as usize);
             let buf = if is_compressed && buf.len() > levels {
                 let mut out = buf[..levels].to_vec();
                 out.extend_from_slice(&unzstd(&buf[levels..])?);
@@ -152,22 +167,38 @@ fn decompress_page(page: Page) -> Result<Page> {
                 statistics,
             }
         }
-        Page::DictionaryPage { buf, num_values, encoding, is_sorted } => {
-            Page::DictionaryPage { buf: unzstd(&buf)?.into(), num_values, encoding, is_sorted }
-        }
+        Page::DictionaryPage {
+            buf,
+            num_values,
+            encoding,
+            is_sorted,
+        } => Page::DictionaryPage {
+            buf: unzstd(&buf)?.into(),
+            num_values,
+            encoding,
+            is_sorted,
+        },
     })
 }
 
 /// Decodes every ZSTD frame in `input`.
 fn unzstd(mut input: &[u8]) -> Result<Vec<u8>> {
-    let corrupt = |e: &dyn std::fmt::Display| ParquetError::General(format!("corrupt ZSTD page: {e}"));
+    let corrupt =
+        |e: &dyn std::fmt::Display| ParquetError::General(format!("corrupt ZSTD page: {e}"));
     let mut out = Vec::new();
     while !input.is_empty() {
-        let decoder = ruzstd::decoding::StreamingDecoder::new(&mut input).map_err(|e| corrupt(&e))?;
+        let decoder =
+            ruzstd::decoding::StreamingDecoder::new(&mut input).map_err(|e| corrupt(&e))?;
         let room = (MAX_PAGE_BYTES + 1).saturating_sub(out.len() as u64);
-        decoder.take(room).read_to_end(&mut out).map_err(|e| corrupt(&e))?;
+        decoder
+            .take(room)
+            .read_to_end(&mut out)
+            .map_err(|e| corrupt(&e))?;
         if out.len() as u64 > MAX_PAGE_BYTES {
-            return Err(corrupt(&format!("a page decompresses to more than {} MiB", MAX_PAGE_BYTES >> 20)));
+            return Err(corrupt(&format!(
+                "a page decompresses to more than {} MiB",
+                MAX_PAGE_BYTES >> 20
+            )));
         }
     }
     Ok(out)
