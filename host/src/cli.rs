@@ -1,14 +1,17 @@
 //! Commands, their options, and how results are shown.
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use lfhost::config::{ConfigError, Pipeline};
 use lfhost::event_log;
+use lfhost::runner::progress::{Progress, Silent, Spinners};
 use lfhost::runner::{self, FlowStatus, RunContext, RunOptions};
 use lfhost::sandbox::Sandbox;
 
@@ -103,7 +106,9 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    // Spinners on a terminal; plain log lines for pipes and CI.
+    let show_progress = !cli.quiet && std::io::stderr().is_terminal();
+    match runtime.block_on(dispatch(cli.command, show_progress)) {
         Ok(code) => code,
         Err(e) => {
             match e.downcast_ref::<ConfigError>() {
@@ -149,7 +154,7 @@ fn table_list(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitCode> {
     match command {
         Command::Graph { file, vars, format } => {
             let pipeline = Pipeline::load(&file, &vars)?;
@@ -188,7 +193,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             vars,
             full_refresh,
             only,
-        } => run(file, vars, full_refresh, only).await,
+        } => run(file, vars, full_refresh, only, show_progress).await,
     }
 }
 
@@ -209,6 +214,7 @@ async fn run(
     vars: Vec<(String, String)>,
     full_refresh: Option<String>,
     only: Option<String>,
+    show_progress: bool,
 ) -> anyhow::Result<ExitCode> {
     let pipeline = Pipeline::load(&file, &vars)?;
     let options = RunOptions {
@@ -231,10 +237,16 @@ async fn run(
     let lake = pipeline.lake.clone();
     tracing::info!("run {run_id} of pipeline `{}` into {lake}", pipeline.name);
     let plan = plan_blocking(pipeline.clone()).await?;
+    let progress: Arc<dyn Progress> = if show_progress {
+        Arc::new(Spinners::default())
+    } else {
+        Arc::new(Silent)
+    };
     let context = RunContext {
         pipeline,
         run_id: run_id.clone(),
         started_at_micros: started_at.timestamp_micros(),
+        progress,
     };
     let results = runner::run(plan, context, options).await;
 

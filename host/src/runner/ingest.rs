@@ -3,20 +3,16 @@
 
 use deltalake_core::kernel::Transaction;
 use std::collections::HashMap;
-use tokio::sync::mpsc;
 
 use super::plan::PlannedTable;
+use super::writer::spawn_writer;
 use super::{FlowFailure, FlowOutcome, RunContext};
 use crate::config::SourceSpec;
 use crate::sandbox::{FlowContext, LandingGrant, OutputSink};
-use crate::storage::delta::{self, Commit, TableWriter};
+use crate::storage::delta::{self, Commit};
 use crate::storage::landing::{self, LandingEntry};
 use crate::storage::manifest::{self, IngestedFile, Manifest};
 use crate::storage::open_store;
-
-/// Batches in flight between the plugin and the table writer: enough to
-/// overlap the two, few enough to bound memory.
-const CHANNEL_BATCHES: usize = 4;
 
 pub async fn run(
     run: &RunContext,
@@ -72,15 +68,8 @@ pub async fn run(
         return Ok(FlowOutcome::nothing_new());
     }
 
-    let (sender, mut receiver) = mpsc::channel(CHANNEL_BATCHES);
-    let mut writer = TableWriter::new(&location, schema.clone())?;
-    let writer_task = tokio::spawn(async move {
-        while let Some(batch) = receiver.recv().await {
-            writer.write(batch).await?;
-        }
-        let rows = writer.rows();
-        writer.finish().await.map(|adds| (adds, rows))
-    });
+    let watch = Some((run.progress.clone(), name.clone()));
+    let (sender, writer_task) = spawn_writer(&location, schema.clone(), watch)?;
 
     let plugin = table.plugin.clone();
     let options = table.spec.options_json.clone();

@@ -3,7 +3,9 @@
 
 mod ingest;
 pub mod plan;
+pub mod progress;
 mod transform;
+mod writer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -23,6 +25,7 @@ pub struct RunContext {
     pub run_id: String,
     /// The run's start, microseconds since the epoch: every `_ingested_at`.
     pub started_at_micros: i64,
+    pub progress: Arc<dyn progress::Progress>,
 }
 
 /// Which tables to run and how.
@@ -167,10 +170,17 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
         };
     };
     tracing::info!(table = name, "flow started");
+    context.progress.flow_started(name);
     let outcome = match &table.spec.source {
         Some(source) => ingest::run(context, table, source, full_refresh).await,
         None => transform::run(context, table, full_refresh).await,
     };
+    let shown = match &outcome {
+        Ok(o) if o.committed_version.is_some() => format!("{} rows", o.rows_out),
+        Ok(_) => "nothing new".to_string(),
+        Err(_) => "FAILED".to_string(),
+    };
+    context.progress.flow_finished(name, &shown);
     let status = match outcome {
         Ok(outcome) => {
             match outcome.committed_version {

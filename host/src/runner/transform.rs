@@ -12,13 +12,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::plan::PlannedTable;
+use super::writer::{CHANNEL_BATCHES, spawn_writer};
 use super::{FlowFailure, FlowOutcome, RunContext};
 use crate::config::Location;
 use crate::sandbox::{FlowContext, OutputSink, PluginError};
-use crate::storage::delta::{self, Commit, DataFile, TableWriter};
+use crate::storage::delta::{self, Commit, DataFile};
 use crate::storage::{StorageError, open_store, reader};
 
-const CHANNEL_BATCHES: usize = 4;
 pub const QUARANTINE_OUTPUT: &str = "quarantine";
 
 /// What one input contributes to this run.
@@ -81,7 +81,8 @@ pub async fn run(
     }
 
     // Writers for the table and, when configured, its quarantine.
-    let (main_tx, main_task) = spawn_writer(&location, schema.clone())?;
+    let watch = Some((run.progress.clone(), name.clone()));
+    let (main_tx, main_task) = spawn_writer(&location, schema.clone(), watch)?;
     let quarantine_schema = table
         .outputs
         .iter()
@@ -90,7 +91,7 @@ pub async fn run(
     let quarantine = match (&table.spec.quarantine, &quarantine_schema) {
         (Some(q), Some(s)) => {
             let location = run.pipeline.table_location(q);
-            let (tx, task) = spawn_writer(&location, quarantine_table_schema(s))?;
+            let (tx, task) = spawn_writer(&location, quarantine_table_schema(s), None)?;
             Some((q.clone(), location, tx, task))
         }
         _ => None,
@@ -277,24 +278,6 @@ fn main_schema(table: &PlannedTable) -> Result<SchemaRef, FlowFailure> {
         .main_schema()
         .cloned()
         .ok_or_else(|| FlowFailure::new("the plugin declared no output"))
-}
-
-type WriterTask = JoinHandle<Result<(Vec<deltalake_core::kernel::Add>, u64), StorageError>>;
-
-fn spawn_writer(
-    location: &Location,
-    schema: SchemaRef,
-) -> Result<(mpsc::Sender<RecordBatch>, WriterTask), StorageError> {
-    let (tx, mut rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
-    let mut writer = TableWriter::new(location, schema)?;
-    let task = tokio::spawn(async move {
-        while let Some(batch) = rx.recv().await {
-            writer.write(batch).await?;
-        }
-        let rows = writer.rows();
-        writer.finish().await.map(|adds| (adds, rows))
-    });
-    Ok((tx, task))
 }
 
 /// The quarantine table: the plugin's quarantine rows plus the run's id.

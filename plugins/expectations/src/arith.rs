@@ -58,9 +58,7 @@ pub fn binary(
         Ok(values) => Value::from_result(values, scalar),
         Err(ArrowError::ArithmeticOverflow(_) | ArrowError::DivideByZero) => {
             let n = if scalar { 1 } else { len };
-            let values = row_by_row(n, result, |i| {
-                kernel(op)(&row(left, i), &row(right, i))
-            })?;
+            let values = row_by_row(n, result, |i| kernel(op)(&row(left, i), &row(right, i)))?;
             Value::from_result(values, scalar)
         }
         Err(e) => Err(e),
@@ -106,7 +104,9 @@ fn without_zeros(divisor: &Value) -> Result<Option<Value>, ArrowError> {
             if is_zero.true_count() == 0 {
                 return Ok(Some(divisor.clone()));
             }
-            Ok(Some(Value::Array(arrow_select::nullif::nullif(a, &is_zero)?)))
+            Ok(Some(Value::Array(arrow_select::nullif::nullif(
+                a, &is_zero,
+            )?)))
         }
     }
 }

@@ -19,7 +19,12 @@ impl Planner<'_> {
     pub(crate) fn function(&self, f: &Function, d: usize, e: &Expr) -> Result<Typed, String> {
         let name = match f.name.0.as_slice() {
             [ObjectNamePart::Identifier(ident)] => ident.value.to_lowercase(),
-            _ => return Err(format!("unknown function `{}`; supported: {FUNCTIONS}", f.name)),
+            _ => {
+                return Err(format!(
+                    "unknown function `{}`; supported: {FUNCTIONS}",
+                    f.name
+                ));
+            }
         };
         if f.filter.is_some()
             || f.over.is_some()
@@ -41,7 +46,10 @@ impl Planner<'_> {
             } else {
                 format!("{min} to {max}")
             };
-            Err(format!("`{e}`: {name} takes {wanted} arguments, got {}", args.len()))
+            Err(format!(
+                "`{e}`: {name} takes {wanted} arguments, got {}",
+                args.len()
+            ))
         };
         match name.as_str() {
             "length" | "char_length" | "character_length" => {
@@ -52,7 +60,11 @@ impl Planner<'_> {
             "lower" | "upper" => {
                 arity(1, 1)?;
                 let s = self.string(args[0], d, &format!("the argument of {name}"))?;
-                let map = if name == "lower" { CaseMap::Lower } else { CaseMap::Upper };
+                let map = if name == "lower" {
+                    CaseMap::Lower
+                } else {
+                    CaseMap::Upper
+                };
                 self.make(Node::CaseMap(map, Box::new(s)), DataType::Utf8, e)
             }
             "trim" | "btrim" | "ltrim" | "rtrim" => {
@@ -77,7 +89,9 @@ impl Planner<'_> {
                     Some(f) => {
                         let f = self.string(f, d, "the flags of regexp_like")?;
                         let Some(value) = f.constant() else {
-                            return Err(format!("`{e}`: the flags of regexp_like must be a constant"));
+                            return Err(format!(
+                                "`{e}`: the flags of regexp_like must be a constant"
+                            ));
                         };
                         let value = value.as_string::<i32>();
                         if value.is_null(0) {
@@ -109,7 +123,9 @@ fn arguments<'e>(f: &'e Function, e: &Expr) -> Result<Vec<&'e Expr>, String> {
     let list = match &f.args {
         FunctionArguments::List(list) => list,
         FunctionArguments::None => return Ok(Vec::new()),
-        FunctionArguments::Subquery(_) => return Err(format!("`{e}`: subqueries are not supported")),
+        FunctionArguments::Subquery(_) => {
+            return Err(format!("`{e}`: subqueries are not supported"));
+        }
     };
     if list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
         return Err(format!("`{e}`: only plain function calls are supported"));

@@ -41,7 +41,9 @@ pub fn literal(value: &SqlValue) -> Result<ArrayRef, String> {
 fn number(text: &str) -> Result<ArrayRef, String> {
     let too_long = || format!("the number {text} has more than 38 digits");
     if text.contains(['e', 'E']) {
-        let v: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+        let v: f64 = text
+            .parse()
+            .map_err(|_| format!("`{text}` is not a number"))?;
         return Ok(Arc::new(Float64Array::from(vec![v])));
     }
     if let Some((int, frac)) = text.split_once('.') {
@@ -95,7 +97,8 @@ pub fn integer_literal_decimal(c: &ArrayRef) -> Option<DataType> {
     Some(DataType::Decimal128(u8::try_from(digits).ok()?, 0))
 }
 
-const TYPE_NAMES: &str = "INT, BIGINT, DOUBLE, DECIMAL(p,s), STRING, VARCHAR, DATE, TIMESTAMP, BOOLEAN";
+const TYPE_NAMES: &str =
+    "INT, BIGINT, DOUBLE, DECIMAL(p,s), STRING, VARCHAR, DATE, TIMESTAMP, BOOLEAN";
 
 /// The Arrow type of a SQL type name in `CAST` or a typed literal.
 pub fn sql_type(dt: &ast::DataType) -> Result<DataType, String> {
@@ -130,7 +133,11 @@ pub fn sql_type(dt: &ast::DataType) -> Result<DataType, String> {
         D::Date => DataType::Date32,
         D::Timestamp(..) | D::Datetime(_) | D::TimestampNtz(_) => types::timestamp(),
         D::Bool | D::Boolean => DataType::Boolean,
-        other => return Err(format!("the type `{other}` is not supported; use one of {TYPE_NAMES}")),
+        other => {
+            return Err(format!(
+                "the type `{other}` is not supported; use one of {TYPE_NAMES}"
+            ));
+        }
     };
     Ok(ty)
 }
@@ -142,7 +149,9 @@ fn decimal_type(info: &ExactNumberInfo) -> Result<DataType, String> {
         ExactNumberInfo::Precision(p) => (*p, 0),
         ExactNumberInfo::PrecisionAndScale(p, s) => (*p, *s),
     };
-    let bad = || format!("DECIMAL({p},{s}): the precision must be 1 to 38 and the scale 0 to the precision");
+    let bad = || {
+        format!("DECIMAL({p},{s}): the precision must be 1 to 38 and the scale 0 to the precision")
+    };
     let precision = u8::try_from(p).map_err(|_| bad())?;
     let scale = i8::try_from(s).map_err(|_| bad())?;
     if !(1..=38).contains(&precision) || scale < 0 || i16::from(scale) > i16::from(precision) {
@@ -196,7 +205,8 @@ pub fn unify(items: Vec<Typed>) -> Result<(Vec<Typed>, DataType), String> {
         target = Some(match target {
             None => (item.ty.clone(), i),
             Some((t, anchor)) => {
-                let merged = types::common(&t, &item.ty).ok_or_else(|| mismatch(&items[anchor], item))?;
+                let merged =
+                    types::common(&t, &item.ty).ok_or_else(|| mismatch(&items[anchor], item))?;
                 (merged, anchor)
             }
         });
@@ -211,7 +221,8 @@ pub fn unify(items: Vec<Typed>) -> Result<(Vec<Typed>, DataType), String> {
             None => (item.ty.clone(), i),
             Some((t, anchor)) if fits(item, &t) => (t, anchor),
             Some((t, anchor)) => {
-                let merged = types::common(&t, &item.ty).ok_or_else(|| mismatch(&items[anchor], item))?;
+                let merged =
+                    types::common(&t, &item.ty).ok_or_else(|| mismatch(&items[anchor], item))?;
                 (merged, anchor)
             }
         });
@@ -237,11 +248,9 @@ pub fn cast(item: Typed, to: &DataType) -> Result<Typed, String> {
         };
         return match cast {
             Ok(v) => Ok(Typed::new(Node::Const(v), to.clone(), item.sql)),
-            Err(e) if item.ty == DataType::Utf8 => Err(format!(
-                "cannot read {} as {}: {e}",
-                item.sql,
-                sql_name(to)
-            )),
+            Err(e) if item.ty == DataType::Utf8 => {
+                Err(format!("cannot read {} as {}: {e}", item.sql, sql_name(to)))
+            }
             Err(e) => Err(format!("`{}` does not fit {}: {e}", item.sql, sql_name(to))),
         };
     }
@@ -274,5 +283,9 @@ pub fn expect(item: Typed, family: Family, wanted: &DataType, role: &str) -> Res
 
 /// A NULL of `ty` standing for every row.
 pub fn null_const(ty: &DataType, sql: String) -> Typed {
-    Typed::new(Node::Const(arrow_array::new_null_array(ty, 1)), ty.clone(), sql)
+    Typed::new(
+        Node::Const(arrow_array::new_null_array(ty, 1)),
+        ty.clone(),
+        sql,
+    )
 }

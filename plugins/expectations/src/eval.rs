@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow_arith::boolean::{and_kleene, is_not_null, is_null, not, or_kleene};
 use arrow_array::cast::AsArray;
-use arrow_array::{Array, ArrayRef, BooleanArray};
+use arrow_array::{Array, ArrayRef, BooleanArray, Datum};
 use arrow_cast::cast_with_options;
 use arrow_ord::cmp;
 use arrow_schema::ArrowError;
@@ -81,7 +81,11 @@ pub fn eval(expr: &Typed, batch: &Batch<'_>) -> Result<Value, ArrowError> {
         Node::IsNull { input, negated } => {
             let v = eval(input, batch)?;
             v.map(|a| {
-                let r = if *negated { is_not_null(a)? } else { is_null(a)? };
+                let r = if *negated {
+                    is_not_null(a)?
+                } else {
+                    is_null(a)?
+                };
                 Ok(Arc::new(r))
             })
         }
@@ -134,7 +138,13 @@ pub fn eval(expr: &Typed, batch: &Batch<'_>) -> Result<Value, ArrowError> {
             operand,
             branches,
             otherwise,
-        } => case(expr, operand.as_deref(), branches, otherwise.as_deref(), batch),
+        } => case(
+            expr,
+            operand.as_deref(),
+            branches,
+            otherwise.as_deref(),
+            batch,
+        ),
         Node::Coalesce(args) => coalesce(expr, args, batch),
         Node::Length(x) => eval(x, batch)?.map(functions::char_length),
         Node::CaseMap(map, x) => eval(x, batch)?.map(|a| functions::case_map(a, *map)),
@@ -153,8 +163,9 @@ pub fn eval(expr: &Typed, batch: &Batch<'_>) -> Result<Value, ArrowError> {
 }
 
 fn booleans(a: &dyn Array) -> Result<&BooleanArray, ArrowError> {
-    a.as_boolean_opt()
-        .ok_or_else(|| ArrowError::ComputeError(format!("expected booleans, got {}", a.data_type())))
+    a.as_boolean_opt().ok_or_else(|| {
+        ArrowError::ComputeError(format!("expected booleans, got {}", a.data_type()))
+    })
 }
 
 fn negate_if(v: Value, negated: bool) -> Result<Value, ArrowError> {
@@ -289,6 +300,8 @@ fn substring(
 
 /// A constant Int64 bound; `None` for NULL.
 fn scalar_i64(v: &Value) -> Option<i64> {
-    let a = v.array().as_primitive_opt::<arrow_array::types::Int64Type>()?;
+    let a = v
+        .array()
+        .as_primitive_opt::<arrow_array::types::Int64Type>()?;
     a.is_valid(0).then(|| a.value(0))
 }

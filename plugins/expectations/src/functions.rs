@@ -8,18 +8,16 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int64Type;
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, Int32Array, StringArray, new_null_array,
-};
+use arrow_array::{Array, ArrayRef, BooleanArray, Int32Array, StringArray, new_null_array};
 use arrow_buffer::Buffer;
 use arrow_schema::{ArrowError, DataType};
 
 use crate::typed::CaseMap;
 
 fn strings(array: &dyn Array) -> Result<&StringArray, ArrowError> {
-    array
-        .as_string_opt::<i32>()
-        .ok_or_else(|| ArrowError::ComputeError(format!("expected strings, got {}", array.data_type())))
+    array.as_string_opt::<i32>().ok_or_else(|| {
+        ArrowError::ComputeError(format!("expected strings, got {}", array.data_type()))
+    })
 }
 
 /// Characters per value (Int32).
@@ -138,13 +136,13 @@ pub fn substring_rows(
     let starts = starts
         .as_primitive_opt::<Int64Type>()
         .ok_or_else(|| ArrowError::ComputeError("substring start must be BIGINT".into()))?;
-    let lens = match lens {
-        Some(l) => Some(
-            l.as_primitive_opt::<Int64Type>()
-                .ok_or_else(|| ArrowError::ComputeError("substring length must be BIGINT".into()))?,
-        ),
-        None => None,
-    };
+    let lens =
+        match lens {
+            Some(l) => Some(l.as_primitive_opt::<Int64Type>().ok_or_else(|| {
+                ArrowError::ComputeError("substring length must be BIGINT".into())
+            })?),
+            None => None,
+        };
     let out: StringArray = (0..s.len())
         .map(|i| {
             if s.is_null(i) || starts.is_null(i) {
@@ -156,9 +154,14 @@ pub fn substring_rows(
                 None => None,
             };
             let (skip, take) = substring_window(starts.value(i), len)?;
-            let chars = s.value(i).chars().skip(usize::try_from(skip).unwrap_or(usize::MAX));
+            let chars = s
+                .value(i)
+                .chars()
+                .skip(usize::try_from(skip).unwrap_or(usize::MAX));
             Some(match take {
-                Some(t) => chars.take(usize::try_from(t).unwrap_or(usize::MAX)).collect::<String>(),
+                Some(t) => chars
+                    .take(usize::try_from(t).unwrap_or(usize::MAX))
+                    .collect::<String>(),
                 None => chars.collect::<String>(),
             })
         })

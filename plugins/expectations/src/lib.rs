@@ -1,53 +1,170 @@
+//! `expectations`: an lfhost transform stage that checks every row of its
+//! input against SQL boolean expressions, and the run as a whole against
+//! table rules.
+//!
+//! A row whose expression is FALSE or NULL fails it. `warn` keeps the row
+//! and counts it, `drop` keeps it out of `main` (it goes to `quarantine`
+//! with `_failed_expectations`), `fail` fails the flow on the first batch
+//! that has such a row. Every expectation is evaluated on every row.
+//!
+//! Expressions are parsed with sqlparser, type-checked against the input
+//! schema at plan time ([`Expectations::plan`]), and evaluated with Arrow
+//! kernels over whole batches ([`Expectations::evaluate`]). [`Run`] adds the
+//! run's totals and table rules; [`ExpectationsStage`] wires it to the host.
+//! Table rules (`unique`, `row_count`) see only the rows of the current run.
+
+mod arith;
+mod calls;
+mod coerce;
+mod engine;
+mod eval;
+mod functions;
+mod options;
+mod parse;
+mod planner;
+mod render;
+mod table_rules;
+mod typed;
+mod types;
+mod value;
+
 #[cfg(test)]
-mod probe {
-    use sqlparser::dialect::GenericDialect;
-    use sqlparser::parser::Parser;
-    #[test]
-    fn probe() {
-        for s in [
-            "unique(customer_id)",
-            "unique(a, b)",
-            "x IN (1, NULL)",
-            "substring(s, 1, 2)",
-            "SUBSTRING(s FROM 2 FOR 3)",
-            "trim(s)",
-            "TRIM(BOTH 'x' FROM s)",
-            "length(\"Col\") = 2",
-            "x::int",
-            "DATE '2026-01-01'",
-            "TIMESTAMP '2026-01-01T00:00:00Z'",
-            "CAST(x AS DECIMAL(12,2))",
-            "CAST(x AS STRING)",
-            "CAST(x AS VARCHAR)",
-            "x IS NOT TRUE",
-            "a != b",
-            "a <> b",
-            "1.50",
-            "1e3",
-            "regexp_like(s, '^a')",
-            "s RLIKE 'a'",
-            "CASE x WHEN 1 THEN 'a' END",
-            "row_count BETWEEN 1 AND 10",
-            "a > ",
-            "a >> b",
-            "a = 1 b",
-            "x LIKE 'a%' ESCAPE '!'",
-            "-x",
-            "- 5",
-            "coalesce(a, b)",
-            "NOT a = b",
-            "'it''s'",
-        ] {
-            let dialect = GenericDialect {};
-            let r = Parser::new(&dialect).try_with_sql(s).and_then(|mut p| {
-                let e = p.parse_expr()?;
-                let t = p.peek_token();
-                Ok((e, t))
-            });
-            match r {
-                Ok((e, t)) => println!("{s:40} => {e:?}\n      next {t:?}"),
-                Err(e) => println!("{s:40} => ERR {e}"),
+mod tests;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use lfhost_plugin_sdk::{Descriptor, Error, MAIN_OUTPUT, RunContext, Stage, StageKind};
+
+pub use engine::{
+    Counts, Expectation, Expectations, FAILED_EXPECTATIONS, Finish, Outcome, QUARANTINE_OUTPUT,
+    Run, TableExpectation,
+};
+pub use options::{Action, ExpectationOption, Options, TableExpectationOption};
+pub use table_rules::Rule;
+
+/// The stage the component exports.
+pub struct ExpectationsStage {
+    input: String,
+    run: Run,
+}
+
+impl Stage for ExpectationsStage {
+    fn describe() -> Descriptor {
+        Descriptor::new("expectations", env!("CARGO_PKG_VERSION"), StageKind::Transform)
+            .with_description(
+                "Checks every input row against SQL boolean expressions (a FALSE or NULL result fails \
+                 the row): `warn` keeps and counts failing rows, `drop` sends them to the `quarantine` \
+                 output with `_failed_expectations` (a JSON array of the drop expectations they \
+                 failed), `fail` fails the flow with an example row. Table rules check the run's rows \
+                 as a whole (uniqueness over this run's rows only). Counters: rows_in, rows_out, \
+                 dropped, dq.passed.<name>, dq.failed.<name>.",
+            )
+            .with_option(
+                "expectations",
+                "list<{name: string, expr: string, action: \"warn\" | \"drop\" | \"fail\", max_failed_fraction: float}>",
+                false,
+                Some("[]"),
+                "Row expectations, in order. `expr` is a SQL boolean expression over the input's \
+                 columns: comparisons, AND/OR/NOT, IS [NOT] NULL, [NOT] IN, [NOT] LIKE/ILIKE, \
+                 [NOT] BETWEEN, + - * / %, CASE, CAST, COALESCE, length, lower, upper, trim, \
+                 substring, regexp_like. `action` defaults to warn. `max_failed_fraction` (0 to 1, \
+                 warn and drop only) fails the flow at its end when a larger fraction of the run's \
+                 rows failed.",
+            )
+            .with_option(
+                "table_expectations",
+                "list<{name: string, rule: string, action: \"warn\" | \"fail\"}>",
+                false,
+                Some("[]"),
+                "Rules over the run's rows: `unique(col, ...)` (non-null keys), `row_count BETWEEN a \
+                 AND b`, `row_count >= a`, `row_count <= b`. `action` defaults to warn.",
+            )
+    }
+
+    fn plan(
+        options: &str,
+        inputs: &[(String, SchemaRef)],
+    ) -> Result<Vec<(String, SchemaRef)>, Error> {
+        let (_, schema) = one_input(inputs)?;
+        Ok(Expectations::plan(options, schema.clone())?.outputs())
+    }
+
+    fn open(
+        options: &str,
+        inputs: &[(String, SchemaRef)],
+        _context: RunContext,
+    ) -> Result<Self, Error> {
+        let (name, schema) = one_input(inputs)?;
+        let expectations = Expectations::plan(options, schema.clone())?;
+        Ok(ExpectationsStage {
+            input: name.clone(),
+            run: Run::new(expectations)?,
+        })
+    }
+
+    fn push(&mut self, input: &str, batch: RecordBatch) -> Result<(), Error> {
+        if input != self.input {
+            return Err(Error::internal(format!(
+                "expectations reads `{}`, got a batch for `{input}`",
+                self.input
+            )));
+        }
+        let outcome = self.run.push(&batch)?;
+        if outcome.main.num_rows() > 0 {
+            lfhost_plugin_sdk::emit(MAIN_OUTPUT, &outcome.main)?;
+        }
+        if let Some(quarantine) = &outcome.quarantine {
+            lfhost_plugin_sdk::emit(QUARANTINE_OUTPUT, quarantine)?;
+        }
+        for (name, delta) in counter_deltas(&self.run, &outcome.counts) {
+            if delta != 0 {
+                lfhost_plugin_sdk::add_counter(&name, delta);
             }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        let finish = self.run.finish();
+        for warning in &finish.warnings {
+            lfhost_plugin_sdk::log::warn(warning);
+        }
+        for (name, delta) in &finish.counters {
+            lfhost_plugin_sdk::add_counter(name, *delta);
+        }
+        match finish.error {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 }
+
+/// The counters one batch adds.
+pub fn counter_deltas(run: &Run, counts: &Counts) -> Vec<(String, i64)> {
+    let mut deltas = vec![
+        ("rows_in".to_string(), engine::to_i64(counts.rows_in)),
+        ("rows_out".to_string(), engine::to_i64(counts.rows_out)),
+        ("dropped".to_string(), engine::to_i64(counts.dropped)),
+    ];
+    for (i, e) in run.expectations().expectations().iter().enumerate() {
+        let passed = counts.passed.get(i).copied().unwrap_or(0);
+        let failed = counts.failed.get(i).copied().unwrap_or(0);
+        deltas.push((format!("dq.passed.{}", e.name), engine::to_i64(passed)));
+        deltas.push((format!("dq.failed.{}", e.name), engine::to_i64(failed)));
+    }
+    deltas
+}
+
+fn one_input(inputs: &[(String, SchemaRef)]) -> Result<&(String, SchemaRef), Error> {
+    match inputs {
+        [one] => Ok(one),
+        _ => Err(Error::internal(format!(
+            "expectations takes exactly one input, got {}",
+            inputs.len()
+        ))),
+    }
+}
+
+// Only the component exports: native builds exist for the tests.
+#[cfg(target_family = "wasm")]
+lfhost_plugin_sdk::export_stage!(ExpectationsStage);

@@ -86,7 +86,10 @@ impl Options {
             .map(|(i, t)| (format!("table_expectations.{i}"), &t.name));
         for (path, name) in rows.chain(tables) {
             if name.trim().is_empty() {
-                return Err(Error::option(format!("{path}.name"), "a name must not be empty"));
+                return Err(Error::option(
+                    format!("{path}.name"),
+                    "a name must not be empty",
+                ));
             }
             // Names become counter names and appear in JSON and messages.
             if name.chars().any(char::is_control) {
@@ -120,7 +123,10 @@ impl Options {
             if !(0.0..=1.0).contains(&fraction) {
                 return Err(Error::option(
                     path,
-                    format!("expectation `{}`: must be between 0 and 1, got {fraction}", e.name),
+                    format!(
+                        "expectation `{}`: must be between 0 and 1, got {fraction}",
+                        e.name
+                    ),
                 ));
             }
         }

@@ -57,7 +57,10 @@ mod tests {
         let e = parse_expr("a >").unwrap_err();
         assert!(e.ends_with("at Line: 1, Column: 4"), "{e}");
         let e = parse_expr("a = 1 b").unwrap_err();
-        assert_eq!(e, "unexpected `b` after the expression at Line: 1, Column: 7");
+        assert_eq!(
+            e,
+            "unexpected `b` after the expression at Line: 1, Column: 7"
+        );
         let e = parse_expr("a = (1").unwrap_err();
         assert!(e.contains("Line: 1"), "{e}");
     }

@@ -6,7 +6,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, StringArray};
 use arrow_schema::{DataType, Schema};
 use sqlparser::ast::{
-    self, BinaryOperator, CaseWhen, Expr, TrimWhereField, UnaryOperator, Value as SqlValue,
+    BinaryOperator, CaseWhen, Expr, TrimWhereField, UnaryOperator, Value as SqlValue,
 };
 
 use crate::coerce::{self, cast, expect, null_const, unify};
@@ -36,14 +36,20 @@ impl<'a> Planner<'a> {
     // through all of it.
     pub(crate) fn expr(&self, e: &Expr, depth: usize) -> Result<Typed, String> {
         if depth > MAX_DEPTH {
-            return Err(format!("the expression nests more than {MAX_DEPTH} levels deep"));
+            return Err(format!(
+                "the expression nests more than {MAX_DEPTH} levels deep"
+            ));
         }
         let d = depth + 1;
         match e {
             Expr::Identifier(ident) => self.column(&ident.value),
             Expr::CompoundIdentifier(parts) => Err(format!(
                 "qualified names such as `{}` are not supported; quote a column name that contains a dot",
-                ast::display_separated(parts, ".")
+                parts
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(".")
             )),
             Expr::Nested(inner) => self.expr(inner, d),
             Expr::Value(v) => {
@@ -202,7 +208,10 @@ impl<'a> Planner<'a> {
                 };
                 let input = self.expr(expr, d)?;
                 let start = self.expr(from, d)?;
-                let count = substring_for.as_deref().map(|c| self.expr(c, d)).transpose()?;
+                let count = substring_for
+                    .as_deref()
+                    .map(|c| self.expr(c, d))
+                    .transpose()?;
                 self.substring(input, start, count, e)
             }
             Expr::Trim {
@@ -232,7 +241,12 @@ impl<'a> Planner<'a> {
 
     fn column(&self, name: &str) -> Result<Typed, String> {
         let Ok(index) = self.schema.index_of(name) else {
-            let available: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let available: Vec<&str> = self
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
             return Err(format!(
                 "unknown column `{name}`; the input has {}",
                 available.join(", ")
@@ -271,7 +285,12 @@ impl<'a> Planner<'a> {
     }
 
     pub(crate) fn boolean(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
-        expect(self.expr(e, depth)?, Family::Boolean, &DataType::Boolean, role)
+        expect(
+            self.expr(e, depth)?,
+            Family::Boolean,
+            &DataType::Boolean,
+            role,
+        )
     }
 
     pub(crate) fn string(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
@@ -294,7 +313,14 @@ impl<'a> Planner<'a> {
         self.make(Node::Compare(op, l, r), DataType::Boolean, e)
     }
 
-    fn binary(&self, left: &Expr, op: &BinaryOperator, right: &Expr, d: usize, e: &Expr) -> Result<Typed, String> {
+    fn binary(
+        &self,
+        left: &Expr,
+        op: &BinaryOperator,
+        right: &Expr,
+        d: usize,
+        e: &Expr,
+    ) -> Result<Typed, String> {
         let cmp = match op {
             BinaryOperator::Eq => Some(CmpOp::Eq),
             BinaryOperator::NotEq => Some(CmpOp::NotEq),
@@ -372,7 +398,12 @@ impl<'a> Planner<'a> {
                 self.make(Node::Not(input), DataType::Boolean, e)
             }
             UnaryOperator::Minus | UnaryOperator::Plus => {
-                let input = expect(self.expr(x, d)?, Family::Numeric, &DataType::Int64, "the operand of a sign")?;
+                let input = expect(
+                    self.expr(x, d)?,
+                    Family::Numeric,
+                    &DataType::Int64,
+                    "the operand of a sign",
+                )?;
                 if *op == UnaryOperator::Plus {
                     return Ok(input);
                 }
@@ -453,7 +484,9 @@ impl<'a> Planner<'a> {
                 let operand = items.remove(0);
                 if ty == DataType::Null {
                     // A NULL operand equals nothing: no WHEN holds.
-                    let never = items.iter().map(|w| null_const(&DataType::Boolean, w.sql.clone()));
+                    let never = items
+                        .iter()
+                        .map(|w| null_const(&DataType::Boolean, w.sql.clone()));
                     (None, never.collect())
                 } else {
                     (Some(Box::new(operand)), items)
@@ -496,9 +529,16 @@ impl<'a> Planner<'a> {
         count: Option<Typed>,
         e: &Expr,
     ) -> Result<Typed, String> {
-        let input = expect(input, Family::String, &DataType::Utf8, "the string of SUBSTRING")?;
+        let input = expect(
+            input,
+            Family::String,
+            &DataType::Utf8,
+            "the string of SUBSTRING",
+        )?;
         let start = integer(start, "the start of SUBSTRING")?;
-        let count = count.map(|c| integer(c, "the length of SUBSTRING")).transpose()?;
+        let count = count
+            .map(|c| integer(c, "the length of SUBSTRING"))
+            .transpose()?;
         if let Some(c) = count.as_ref().and_then(Typed::constant) {
             let c = c.as_primitive::<arrow_array::types::Int64Type>();
             if c.is_valid(0) && c.value(0) < 0 {
@@ -552,7 +592,11 @@ fn integer(item: Typed, role: &str) -> Result<Typed, String> {
     if types::is_integer(&item.ty) || item.ty == DataType::Null {
         return cast(item, &DataType::Int64);
     }
-    Err(format!("{role} must be an integer, but `{}` is {}", item.sql, sql_name(&item.ty)))
+    Err(format!(
+        "{role} must be an integer, but `{}` is {}",
+        item.sql,
+        sql_name(&item.ty)
+    ))
 }
 
 /// The DECIMAL an operand of decimal arithmetic is read as: integer
@@ -587,6 +631,8 @@ fn boxed3(items: Vec<Typed>) -> Result<[Box<Typed>; 3], String> {
 
 fn is_plain_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

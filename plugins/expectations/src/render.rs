@@ -3,10 +3,10 @@
 use arrow_array::cast::AsArray;
 use arrow_array::temporal_conversions::{as_date, as_datetime};
 use arrow_array::types::{
-    Date32Type, Date64Type, Decimal32Type, Decimal64Type, Decimal128Type, DecimalType,
-    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Date32Type, Date64Type, Decimal32Type, Decimal64Type, Decimal128Type, DecimalType, Float32Type,
+    Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
 };
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
@@ -27,7 +27,13 @@ pub fn columns_json(names: &[&str], columns: &[ArrayRef], row: usize) -> String 
     let fields: Vec<String> = names
         .iter()
         .zip(columns)
-        .map(|(name, column)| format!("{}: {}", json_string(name), value_json(column.as_ref(), row)))
+        .map(|(name, column)| {
+            format!(
+                "{}: {}",
+                json_string(name),
+                value_json(column.as_ref(), row)
+            )
+        })
         .collect();
     format!("{{{}}}", fields.join(", "))
 }
@@ -59,20 +65,26 @@ fn value_json(a: &dyn Array, i: usize) -> String {
         DataType::Utf8 => string(a.as_string::<i32>().value(i)),
         DataType::LargeUtf8 => string(a.as_string::<i64>().value(i)),
         DataType::Utf8View => string(a.as_string_view().value(i)),
-        DataType::Date32 => date(as_date::<Date32Type>(i64::from(a.as_primitive::<Date32Type>().value(i)))),
-        DataType::Date64 => date(as_date::<Date64Type>(a.as_primitive::<Date64Type>().value(i))),
+        DataType::Date32 => date(as_date::<Date32Type>(i64::from(
+            a.as_primitive::<Date32Type>().value(i),
+        ))),
+        DataType::Date64 => date(as_date::<Date64Type>(
+            a.as_primitive::<Date64Type>().value(i),
+        )),
         DataType::Timestamp(unit, _) => {
             let t = match unit {
-                TimeUnit::Second => as_datetime::<TimestampSecondType>(a.as_primitive::<TimestampSecondType>().value(i)),
-                TimeUnit::Millisecond => {
-                    as_datetime::<TimestampMillisecondType>(a.as_primitive::<TimestampMillisecondType>().value(i))
-                }
-                TimeUnit::Microsecond => {
-                    as_datetime::<TimestampMicrosecondType>(a.as_primitive::<TimestampMicrosecondType>().value(i))
-                }
-                TimeUnit::Nanosecond => {
-                    as_datetime::<TimestampNanosecondType>(a.as_primitive::<TimestampNanosecondType>().value(i))
-                }
+                TimeUnit::Second => as_datetime::<TimestampSecondType>(
+                    a.as_primitive::<TimestampSecondType>().value(i),
+                ),
+                TimeUnit::Millisecond => as_datetime::<TimestampMillisecondType>(
+                    a.as_primitive::<TimestampMillisecondType>().value(i),
+                ),
+                TimeUnit::Microsecond => as_datetime::<TimestampMicrosecondType>(
+                    a.as_primitive::<TimestampMicrosecondType>().value(i),
+                ),
+                TimeUnit::Nanosecond => as_datetime::<TimestampNanosecondType>(
+                    a.as_primitive::<TimestampNanosecondType>().value(i),
+                ),
             };
             // Stored instants are UTC whatever zone the type names.
             match t {
@@ -92,7 +104,8 @@ fn value_json(a: &dyn Array, i: usize) -> String {
 
 fn float(v: f64) -> String {
     if v.is_finite() {
-        serde_json::Number::from_f64(v).map_or_else(|| json_string(&v.to_string()), |n| n.to_string())
+        serde_json::Number::from_f64(v)
+            .map_or_else(|| json_string(&v.to_string()), |n| n.to_string())
     } else {
         json_string(&v.to_string())
     }
@@ -103,7 +116,10 @@ fn decimal<T: DecimalType>(a: &dyn Array, i: usize, p: u8, s: i8) -> String {
 }
 
 fn date(d: Option<chrono::NaiveDate>) -> String {
-    d.map_or_else(|| "null".into(), |d| json_string(&d.format("%Y-%m-%d").to_string()))
+    d.map_or_else(
+        || "null".into(),
+        |d| json_string(&d.format("%Y-%m-%d").to_string()),
+    )
 }
 
 fn string(s: &str) -> String {

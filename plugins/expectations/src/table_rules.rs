@@ -37,19 +37,28 @@ pub fn parse_rule(text: &str, schema: &Schema) -> Result<Rule, String> {
             let is_unique = matches!(f.name.0.as_slice(),
                 [ObjectNamePart::Identifier(i)] if i.value.eq_ignore_ascii_case("unique"));
             if !is_unique {
-                return Err(format!("unknown rule `{}`; expected one of {FORMS}", f.name));
+                return Err(format!(
+                    "unknown rule `{}`; expected one of {FORMS}",
+                    f.name
+                ));
             }
             let FunctionArguments::List(list) = &f.args else {
                 return Err("unique(...) needs at least one column".into());
             };
             let mut columns = Vec::new();
             for arg in &list.args {
-                let FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(ident))) = arg else {
+                let FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(ident))) = arg
+                else {
                     return Err(format!("unique(...) takes column names, got `{arg}`"));
                 };
                 let index = schema.index_of(&ident.value).map_err(|_| {
-                    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                    format!("unknown column `{}`; the input has {}", ident.value, names.join(", "))
+                    let names: Vec<&str> =
+                        schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    format!(
+                        "unknown column `{}`; the input has {}",
+                        ident.value,
+                        names.join(", ")
+                    )
                 })?;
                 if columns.contains(&index) {
                     return Err(format!("unique(...) names `{}` twice", ident.value));
@@ -70,7 +79,9 @@ pub fn parse_rule(text: &str, schema: &Schema) -> Result<Rule, String> {
             row_count(subject)?;
             let (min, max) = (bound(low)?, bound(high)?);
             if min > max {
-                return Err(format!("the lower bound {min} is above the upper bound {max}"));
+                return Err(format!(
+                    "the lower bound {min} is above the upper bound {max}"
+                ));
             }
             Ok(Rule::RowCount {
                 min: Some(min),
@@ -87,18 +98,26 @@ pub fn parse_rule(text: &str, schema: &Schema) -> Result<Rule, String> {
                 BinaryOperator::Lt if n == 0 => return Err("row_count < 0 never holds".into()),
                 BinaryOperator::Lt => (None, Some(n - 1)),
                 BinaryOperator::Eq => (Some(n), Some(n)),
-                other => return Err(format!("unsupported comparison {other}; expected one of {FORMS}")),
+                other => {
+                    return Err(format!(
+                        "unsupported comparison {other}; expected one of {FORMS}"
+                    ));
+                }
             };
             Ok(Rule::RowCount { min, max })
         }
-        other => Err(format!("unsupported rule `{other}`; expected one of {FORMS}")),
+        other => Err(format!(
+            "unsupported rule `{other}`; expected one of {FORMS}"
+        )),
     }
 }
 
 fn row_count(e: &Expr) -> Result<(), String> {
     match e {
         Expr::Identifier(i) if i.value.eq_ignore_ascii_case("row_count") => Ok(()),
-        other => Err(format!("expected `row_count`, got `{other}`; rules are {FORMS}")),
+        other => Err(format!(
+            "expected `row_count`, got `{other}`; rules are {FORMS}"
+        )),
     }
 }
 
@@ -146,7 +165,10 @@ impl UniqueTracker {
             .iter()
             .map(|i| SortField::new(schema.field(*i).data_type().clone()))
             .collect::<Vec<_>>();
-        let names = columns.iter().map(|i| schema.field(*i).name().clone()).collect();
+        let names = columns
+            .iter()
+            .map(|i| schema.field(*i).name().clone())
+            .collect();
         Ok(UniqueTracker {
             converter: RowConverter::new(fields)?,
             columns,
@@ -158,7 +180,11 @@ impl UniqueTracker {
 
     /// Adds a batch's keys; a row with a NULL in its key takes no part.
     pub fn add(&mut self, batch: &RecordBatch) -> Result<(), ArrowError> {
-        let mut keys: Vec<ArrayRef> = self.columns.iter().map(|i| batch.column(*i).clone()).collect();
+        let mut keys: Vec<ArrayRef> = self
+            .columns
+            .iter()
+            .map(|i| batch.column(*i).clone())
+            .collect();
         let mut present = None;
         for key in &keys {
             if key.null_count() > 0 {

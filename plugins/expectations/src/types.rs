@@ -162,9 +162,8 @@ pub fn common(a: &DataType, b: &DataType) -> Option<DataType> {
             Some(common_decimal(p1, s1, p2, s2))
         }
         (x, y) if is_integer(x) && is_integer(y) => Some(DataType::Int64),
-        (DataType::Date32, DataType::Timestamp(..)) | (DataType::Timestamp(..), DataType::Date32) => {
-            Some(timestamp())
-        }
+        (DataType::Date32, DataType::Timestamp(..))
+        | (DataType::Timestamp(..), DataType::Date32) => Some(timestamp()),
         (DataType::Timestamp(..), DataType::Timestamp(..)) => Some(timestamp()),
         _ => None,
     }
@@ -193,11 +192,11 @@ mod tests {
             common(&DataType::Decimal128(12, 2), &DataType::Decimal128(5, 4)),
             Some(DataType::Decimal128(14, 4))
         );
-        assert_eq!(common(&DataType::Int32, &DataType::Int64), Some(DataType::Int64));
-        assert_eq!(common(&DataType::Utf8, &DataType::Int64), None);
         assert_eq!(
-            common(&DataType::Date32, &timestamp()),
-            Some(timestamp())
+            common(&DataType::Int32, &DataType::Int64),
+            Some(DataType::Int64)
         );
+        assert_eq!(common(&DataType::Utf8, &DataType::Int64), None);
+        assert_eq!(common(&DataType::Date32, &timestamp()), Some(timestamp()));
     }
 }

@@ -64,13 +64,6 @@ impl Value {
         }
     }
 
-    pub fn array_ref(&self) -> ArrayRef {
-        match self {
-            Value::Array(a) => a.clone(),
-            Value::Scalar(s) => s.clone().into_inner(),
-        }
-    }
-
     /// The scalar's value when it is a non-null Boolean.
     pub fn scalar_bool(&self) -> Option<Option<bool>> {
         match self {
@@ -111,10 +104,9 @@ impl Value {
             });
         }
         let array = self.into_array(len)?;
-        array
-            .as_boolean_opt()
-            .cloned()
-            .ok_or_else(|| ArrowError::ComputeError(format!("expected booleans, got {}", array.data_type())))
+        array.as_boolean_opt().cloned().ok_or_else(|| {
+            ArrowError::ComputeError(format!("expected booleans, got {}", array.data_type()))
+        })
     }
 }
 

@@ -1,0 +1,533 @@
+//! The expectations of one table, independent of the host: planned against
+//! the input schema, evaluated batch by batch into the rows to keep, the
+//! rows to quarantine and the counts.
+
+use std::sync::Arc;
+
+use arrow_arith::boolean::{and, not};
+use arrow_array::builder::StringBuilder;
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use lfhost_plugin_sdk::Error;
+
+use crate::eval::{Batch, eval};
+use crate::options::{Action, Options};
+use crate::planner::Planner;
+use crate::table_rules::{self, Rule};
+use crate::typed::Typed;
+use crate::types;
+use crate::value::is_true;
+use crate::{parse, render};
+
+/// The output that gets the rows `drop` expectations remove.
+pub const QUARANTINE_OUTPUT: &str = "quarantine";
+/// The quarantine's extra column: a JSON array of the names of the `drop`
+/// expectations the row failed, in declaration order.
+pub const FAILED_EXPECTATIONS: &str = "_failed_expectations";
+
+/// One row-level expectation, planned.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub name: String,
+    /// The SQL as written in the options.
+    pub expr: String,
+    pub action: Action,
+    pub max_failed_fraction: Option<f64>,
+    pub(crate) typed: Typed,
+}
+
+/// One table-level rule, planned.
+#[derive(Debug, Clone)]
+pub struct TableExpectation {
+    pub name: String,
+    pub rule_text: String,
+    pub rule: Rule,
+    pub action: Action,
+}
+
+/// Counts of one batch (or, summed, of a run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub rows_in: u64,
+    /// Rows sent to `main`.
+    pub rows_out: u64,
+    /// Rows kept out of `main` by `drop` expectations.
+    pub dropped: u64,
+    /// Per expectation, in declaration order.
+    pub passed: Vec<u64>,
+    pub failed: Vec<u64>,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.rows_in += other.rows_in;
+        self.rows_out += other.rows_out;
+        self.dropped += other.dropped;
+        for (mine, theirs) in [
+            (&mut self.passed, &other.passed),
+            (&mut self.failed, &other.failed),
+        ] {
+            mine.resize(theirs.len().max(mine.len()), 0);
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m += t;
+            }
+        }
+    }
+}
+
+/// What one batch gives.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The rows that pass every `drop` expectation (maybe none).
+    pub main: RecordBatch,
+    /// The other rows with `_failed_expectations`; `None` when there are none.
+    pub quarantine: Option<RecordBatch>,
+    pub counts: Counts,
+}
+
+/// A table's expectations, checked against its input schema.
+#[derive(Debug, Clone)]
+pub struct Expectations {
+    schema: SchemaRef,
+    quarantine_schema: SchemaRef,
+    expectations: Vec<Expectation>,
+    table_expectations: Vec<TableExpectation>,
+    /// Input columns the expressions read, with the type they read them as.
+    used: Vec<(usize, DataType)>,
+}
+
+impl Expectations {
+    /// Parses the options JSON and type-checks every expression and rule
+    /// against `schema`; errors carry the option's path.
+    pub fn plan(options: &str, schema: SchemaRef) -> Result<Expectations, Error> {
+        let options = Options::parse(options)?;
+        if schema.column_with_name(FAILED_EXPECTATIONS).is_some() {
+            return Err(Error::data(format!(
+                "the input already has a column `{FAILED_EXPECTATIONS}`, which the quarantine output adds"
+            )));
+        }
+        let planner = Planner::new(&schema);
+        let mut expectations = Vec::new();
+        for (i, e) in options.expectations.into_iter().enumerate() {
+            let at = |m: String| {
+                Error::option(
+                    format!("expectations.{i}.expr"),
+                    format!("expectation `{}`: {m}", e.name),
+                )
+            };
+            let ast = parse::parse_expr(&e.expr)
+                .map_err(|m| at(format!("cannot parse `{}`: {m}", e.expr)))?;
+            let typed = planner.plan(&ast).map_err(at)?;
+            if !matches!(typed.ty, DataType::Boolean | DataType::Null) {
+                return Err(at(format!(
+                    "`{}` is {}, not a condition (BOOLEAN)",
+                    e.expr.trim(),
+                    types::sql_name(&typed.ty)
+                )));
+            }
+            expectations.push(Expectation {
+                expr: e.expr.trim().to_string(),
+                name: e.name,
+                action: e.action,
+                max_failed_fraction: e.max_failed_fraction,
+                typed,
+            });
+        }
+        let mut table_expectations = Vec::new();
+        for (i, t) in options.table_expectations.into_iter().enumerate() {
+            let rule = table_rules::parse_rule(&t.rule, &schema).map_err(|m| {
+                Error::option(
+                    format!("table_expectations.{i}.rule"),
+                    format!("table expectation `{}`: {m}", t.name),
+                )
+            })?;
+            if let Rule::Unique(columns) = &rule {
+                // Checks now that the key types can be tracked.
+                table_rules::UniqueTracker::new(columns.clone(), &schema).map_err(|e| {
+                    Error::option(
+                        format!("table_expectations.{i}.rule"),
+                        format!("table expectation `{}`: {e}", t.name),
+                    )
+                })?;
+            }
+            table_expectations.push(TableExpectation {
+                name: t.name,
+                rule_text: t.rule.trim().to_string(),
+                rule,
+                action: t.action,
+            });
+        }
+        let mut columns = Vec::new();
+        for e in &expectations {
+            e.typed.columns(&mut columns);
+        }
+        columns.sort_unstable();
+        let used = columns
+            .into_iter()
+            .filter_map(|i| types::eval_type(schema.field(i).data_type()).map(|t| (i, t)))
+            .collect();
+        let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(
+            FAILED_EXPECTATIONS,
+            DataType::Utf8,
+            true,
+        )));
+        let quarantine_schema =
+            Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        Ok(Expectations {
+            schema,
+            quarantine_schema,
+            expectations,
+            table_expectations,
+            used,
+        })
+    }
+
+    /// `main` (the input's schema) then `quarantine`.
+    pub fn outputs(&self) -> Vec<(String, SchemaRef)> {
+        vec![
+            (
+                lfhost_plugin_sdk::MAIN_OUTPUT.to_string(),
+                self.schema.clone(),
+            ),
+            (
+                QUARANTINE_OUTPUT.to_string(),
+                self.quarantine_schema.clone(),
+            ),
+        ]
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn expectations(&self) -> &[Expectation] {
+        &self.expectations
+    }
+
+    pub fn table_expectations(&self) -> &[TableExpectation] {
+        &self.table_expectations
+    }
+
+    /// Evaluates every expectation on every row of `batch`. A failing `fail`
+    /// expectation is an [`Error::InvalidData`] naming it, its expression
+    /// and the first offending row.
+    pub fn evaluate(&self, batch: &RecordBatch) -> Result<Outcome, Error> {
+        self.check_schema(batch)?;
+        let len = batch.num_rows();
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; batch.num_columns()];
+        for (i, ty) in &self.used {
+            let column = types::normalise(batch.column(*i), ty).map_err(|e| {
+                Error::internal(format!(
+                    "cannot read column `{}`: {e}",
+                    self.schema.field(*i).name()
+                ))
+            })?;
+            columns[*i] = Some(column);
+        }
+        let input = Batch {
+            columns: &columns,
+            len,
+        };
+        let mut passes = Vec::with_capacity(self.expectations.len());
+        for e in &self.expectations {
+            let pass = eval(&e.typed, &input)
+                .and_then(|v| is_true(v, len))
+                .map_err(|err| {
+                    Error::internal(format!("expectation `{}` ({}): {err}", e.name, e.expr))
+                })?;
+            passes.push(pass);
+        }
+        // Every expectation has seen every row; now the first `fail` one
+        // that a row failed stops the flow.
+        for (e, pass) in self.expectations.iter().zip(&passes) {
+            if e.action != Action::Fail || pass.true_count() == len {
+                continue;
+            }
+            let row = first_false(pass).unwrap_or(0);
+            return Err(Error::data(format!(
+                "expectation `{}` ({}) failed on row {}",
+                e.name,
+                e.expr,
+                render::row_json(batch, row)
+            )));
+        }
+        let mut keep: Option<BooleanArray> = None;
+        for (e, pass) in self.expectations.iter().zip(&passes) {
+            if e.action == Action::Drop && pass.true_count() < len {
+                keep = Some(match keep {
+                    None => pass.clone(),
+                    Some(k) => and(&k, pass).map_err(internal)?,
+                });
+            }
+        }
+        let kept = keep.as_ref().map_or(len, BooleanArray::true_count);
+        let (main, quarantine) = match &keep {
+            None => (self.with_schema(batch.columns().to_vec())?, None),
+            Some(keep) => {
+                let main =
+                    arrow_select::filter::filter_record_batch(batch, keep).map_err(internal)?;
+                let main = self.with_schema(main.columns().to_vec())?;
+                let dropped = not(keep).map_err(internal)?;
+                (main, Some(self.quarantine(batch, &dropped, &passes)?))
+            }
+        };
+        let passed: Vec<u64> = passes.iter().map(|p| p.true_count() as u64).collect();
+        let counts = Counts {
+            rows_in: len as u64,
+            rows_out: kept as u64,
+            dropped: (len - kept) as u64,
+            failed: passed.iter().map(|p| len as u64 - p).collect(),
+            passed,
+        };
+        Ok(Outcome {
+            main,
+            quarantine,
+            counts,
+        })
+    }
+
+    fn check_schema(&self, batch: &RecordBatch) -> Result<(), Error> {
+        let expected = self.schema.fields();
+        let got = batch.schema();
+        let same = got.fields().len() == expected.len()
+            && got
+                .fields()
+                .iter()
+                .zip(expected.iter())
+                .all(|(g, e)| g.name() == e.name() && g.data_type() == e.data_type());
+        if same {
+            Ok(())
+        } else {
+            Err(Error::data(format!(
+                "a batch's columns {} differ from the planned input {}",
+                describe(&got),
+                describe(&self.schema)
+            )))
+        }
+    }
+
+    fn with_schema(&self, columns: Vec<ArrayRef>) -> Result<RecordBatch, Error> {
+        RecordBatch::try_new(self.schema.clone(), columns).map_err(internal)
+    }
+
+    /// The rows `dropped` selects, with the names of the `drop`
+    /// expectations each failed.
+    fn quarantine(
+        &self,
+        batch: &RecordBatch,
+        dropped: &BooleanArray,
+        passes: &[BooleanArray],
+    ) -> Result<RecordBatch, Error> {
+        let rows = arrow_select::filter::filter_record_batch(batch, dropped).map_err(internal)?;
+        let mut failed_by: Vec<(String, BooleanArray)> = Vec::new();
+        for (e, pass) in self.expectations.iter().zip(passes) {
+            if e.action == Action::Drop {
+                let pass = arrow_select::filter::filter(pass, dropped).map_err(internal)?;
+                let pass = pass
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .cloned()
+                    .ok_or_else(|| Error::internal("filtering booleans gave another type"))?;
+                failed_by.push((render::json_string(&e.name), pass));
+            }
+        }
+        // Row by row: each dropped row gets its own list of names.
+        let mut names = StringBuilder::with_capacity(rows.num_rows(), rows.num_rows() * 24);
+        let mut list = String::new();
+        for row in 0..rows.num_rows() {
+            list.clear();
+            list.push('[');
+            for (name, pass) in &failed_by {
+                if !pass.value(row) {
+                    if list.len() > 1 {
+                        list.push(',');
+                    }
+                    list.push_str(name);
+                }
+            }
+            list.push(']');
+            names.append_value(&list);
+        }
+        let mut columns = rows.columns().to_vec();
+        columns.push(Arc::new(names.finish()));
+        RecordBatch::try_new(self.quarantine_schema.clone(), columns).map_err(internal)
+    }
+}
+
+fn first_false(pass: &BooleanArray) -> Option<usize> {
+    (0..pass.len()).find(|i| !pass.value(*i))
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::internal(e.to_string())
+}
+
+fn describe(schema: &Schema) -> String {
+    let fields: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("{} {}", f.name(), f.data_type()))
+        .collect();
+    format!("({})", fields.join(", "))
+}
+
+/// The totals of a run and what its table rules saw.
+pub struct Run {
+    expectations: Expectations,
+    totals: Counts,
+    trackers: Vec<Option<table_rules::UniqueTracker>>,
+}
+
+/// What `finish` reports: counters to add, warnings to log, and the error
+/// that fails the flow, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Finish {
+    pub counters: Vec<(String, i64)>,
+    pub warnings: Vec<String>,
+    pub error: Option<Error>,
+}
+
+impl Run {
+    pub fn new(expectations: Expectations) -> Result<Run, Error> {
+        let trackers = expectations
+            .table_expectations
+            .iter()
+            .map(|t| match &t.rule {
+                Rule::Unique(columns) => {
+                    table_rules::UniqueTracker::new(columns.clone(), &expectations.schema)
+                        .map(Some)
+                        .map_err(internal)
+                }
+                Rule::RowCount { .. } => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
+        let n = expectations.expectations.len();
+        Ok(Run {
+            expectations,
+            totals: Counts {
+                passed: vec![0; n],
+                failed: vec![0; n],
+                ..Counts::default()
+            },
+            trackers,
+        })
+    }
+
+    pub fn expectations(&self) -> &Expectations {
+        &self.expectations
+    }
+
+    /// Evaluates one batch and adds it to the run's totals.
+    pub fn push(&mut self, batch: &RecordBatch) -> Result<Outcome, Error> {
+        let outcome = self.expectations.evaluate(batch)?;
+        for tracker in self.trackers.iter_mut().flatten() {
+            tracker.add(batch).map_err(internal)?;
+        }
+        self.totals.add(&outcome.counts);
+        Ok(outcome)
+    }
+
+    pub fn totals(&self) -> &Counts {
+        &self.totals
+    }
+
+    /// Checks `max_failed_fraction` and the table rules over the whole run.
+    pub fn finish(&self) -> Finish {
+        let mut finish = Finish::default();
+        let mut failures = Vec::new();
+        let totals = &self.totals;
+        // A zero delta makes every counter appear even when nothing counted.
+        for name in ["rows_in", "rows_out", "dropped"] {
+            finish.counters.push((name.to_string(), 0));
+        }
+        for (i, e) in self.expectations.expectations.iter().enumerate() {
+            finish.counters.push((format!("dq.passed.{}", e.name), 0));
+            finish.counters.push((format!("dq.failed.{}", e.name), 0));
+            let failed = totals.failed.get(i).copied().unwrap_or(0);
+            let fraction = if totals.rows_in == 0 {
+                0.0
+            } else {
+                failed as f64 / totals.rows_in as f64
+            };
+            if e.action == Action::Warn && failed > 0 {
+                finish.warnings.push(format!(
+                    "expectation `{}` ({}) failed on {failed} of {} rows",
+                    e.name, e.expr, totals.rows_in
+                ));
+            }
+            if let Some(max) = e.max_failed_fraction {
+                if fraction > max {
+                    failures.push(format!(
+                        "expectation `{}` ({}) failed on {failed} of {} rows, a fraction of {} \
+                         above its max_failed_fraction {max}",
+                        e.name,
+                        e.expr,
+                        totals.rows_in,
+                        round(fraction)
+                    ));
+                }
+            }
+        }
+        for (t, tracker) in self
+            .expectations
+            .table_expectations
+            .iter()
+            .zip(&self.trackers)
+        {
+            let (violation, failed_rows) = match (&t.rule, tracker) {
+                (Rule::Unique(_), Some(tracker)) => {
+                    let report = tracker.report();
+                    let violation = (report.duplicate_keys > 0).then(|| {
+                        format!(
+                            "{} duplicate key(s) over {} rows, e.g. {}",
+                            report.duplicate_keys,
+                            report.duplicate_rows,
+                            report.example.as_deref().unwrap_or("?")
+                        )
+                    });
+                    (violation, report.duplicate_rows)
+                }
+                (Rule::RowCount { min, max }, _) => {
+                    let n = totals.rows_in;
+                    let holds = min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m);
+                    let failed_rows = if holds { 0 } else { n };
+                    ((!holds).then(|| format!("row_count is {n}")), failed_rows)
+                }
+                (Rule::Unique(_), None) => (None, 0),
+            };
+            // Table rules count rows too: the rows sharing a key, or all of
+            // them when the count is out of bounds.
+            let passed = totals.rows_in.saturating_sub(failed_rows);
+            finish
+                .counters
+                .push((format!("dq.passed.{}", t.name), to_i64(passed)));
+            finish
+                .counters
+                .push((format!("dq.failed.{}", t.name), to_i64(failed_rows)));
+            if let Some(violation) = violation {
+                let message = format!(
+                    "table expectation `{}` ({}) failed: {violation}",
+                    t.name, t.rule_text
+                );
+                if t.action == Action::Fail {
+                    failures.push(message);
+                } else {
+                    finish.warnings.push(message);
+                }
+            }
+        }
+        if !failures.is_empty() {
+            finish.error = Some(Error::data(failures.join("; ")));
+        }
+        finish
+    }
+}
+
+fn round(fraction: f64) -> f64 {
+    (fraction * 10_000.0).round() / 10_000.0
+}
+
+pub fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
