@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::plan::PlannedTable;
 use super::writer::spawn_writer;
-use super::{FlowFailure, FlowOutcome, RunContext};
+use super::{FlowFailure, FlowOutcome, RunContext, open_target};
 use crate::config::SourceSpec;
 use crate::sandbox::{FlowContext, LandingGrant, OutputSink};
 use crate::storage::delta::{self, Commit};
@@ -22,21 +22,7 @@ pub async fn run(
 ) -> Result<FlowOutcome, FlowFailure> {
     let name = &table.spec.name;
     let location = run.pipeline.table_location(name);
-    let schema = table
-        .main_schema()
-        .cloned()
-        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))?;
-    let existing = delta::open(&location).await?;
-    if let Some(existing) = &existing {
-        let current = delta::arrow_schema(existing)?;
-        if !full_refresh && !lfhost_ipc::same_fields(&current, &schema) {
-            return Err(FlowFailure::new(format!(
-                "the table's schema {} differs from what the plugin now produces {}; run with --full-refresh {name} to rebuild it",
-                lfhost_ipc::describe_schema(&current),
-                lfhost_ipc::describe_schema(&schema)
-            )));
-        }
-    }
+    let (schema, existing) = open_target(table, &location, full_refresh).await?;
     let (lake_store, table_root) = open_store(&location)?;
     let committed = match &existing {
         Some(t) => delta::transaction_version(t, manifest::APP_ID).await?,
@@ -81,8 +67,15 @@ pub async fn run(
     };
     let files = new_files.clone();
     let store = landing_store.clone();
+    let output_schema = schema.clone();
     let flow_result = tokio::task::spawn_blocking(move || {
-        let outputs = HashMap::from([("main".to_string(), OutputSink { schema, sender })]);
+        let outputs = HashMap::from([(
+            "main".to_string(),
+            OutputSink {
+                schema: output_schema,
+                sender,
+            },
+        )]);
         let mut flow = plugin.open_flow(&options, &[], &context, &limits, outputs)?;
         for file in &files {
             let grant = LandingGrant {
@@ -138,26 +131,13 @@ pub async fn run(
         transactions: vec![Transaction::new(manifest::APP_ID, next_version)],
         info,
     };
-    let version = delta::commit(
-        &location,
-        existing.as_ref(),
-        schema_of(table)?.as_ref(),
-        commit,
-    )
-    .await?;
+    let version = delta::commit(&location, existing.as_ref(), schema.as_ref(), commit).await?;
     Ok(FlowOutcome {
         committed_version: Some(version),
         rows_out: rows,
         files: new_files.len(),
         counters: flow_report.counters,
     })
-}
-
-fn schema_of(table: &PlannedTable) -> Result<arrow_schema::SchemaRef, FlowFailure> {
-    table
-        .main_schema()
-        .cloned()
-        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))
 }
 
 /// A plugin failure while it worked on one file.

@@ -159,6 +159,32 @@ pub async fn run(plan: Plan, context: RunContext, options: RunOptions) -> Vec<Fl
     results
 }
 
+/// The schema a table's flow writes and the table as it is, refusing a
+/// table whose schema the plugin no longer produces unless it is rebuilt.
+async fn open_target(
+    table: &PlannedTable,
+    location: &crate::config::Location,
+    full_refresh: bool,
+) -> Result<(arrow_schema::SchemaRef, Option<deltalake_core::DeltaTable>), FlowFailure> {
+    let name = &table.spec.name;
+    let schema = table
+        .main_schema()
+        .cloned()
+        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))?;
+    let existing = crate::storage::delta::open(location).await?;
+    if let Some(existing) = &existing {
+        let current = crate::storage::delta::arrow_schema(existing)?;
+        if !full_refresh && !lfhost_ipc::same_fields(&current, &schema) {
+            return Err(FlowFailure::new(format!(
+                "the table's schema {} differs from what the plugin now produces {}; run with --full-refresh {name} to rebuild it",
+                lfhost_ipc::describe_schema(&current),
+                lfhost_ipc::describe_schema(&schema)
+            )));
+        }
+    }
+    Ok((schema, existing))
+}
+
 async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: bool) -> FlowResult {
     let started = Instant::now();
     let Some(table) = plan.tables.get(name) else {

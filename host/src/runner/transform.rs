@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::plan::PlannedTable;
 use super::writer::{CHANNEL_BATCHES, spawn_writer};
-use super::{FlowFailure, FlowOutcome, RunContext};
+use super::{FlowFailure, FlowOutcome, RunContext, open_target};
 use crate::config::Location;
 use crate::sandbox::{FlowContext, OutputSink, PluginError};
 use crate::storage::delta::{self, Commit, DataFile};
@@ -41,18 +41,7 @@ pub async fn run(
 ) -> Result<FlowOutcome, FlowFailure> {
     let name = &table.spec.name;
     let location = run.pipeline.table_location(name);
-    let schema = main_schema(table)?;
-    let existing = delta::open(&location).await?;
-    if let Some(existing) = &existing {
-        let current = delta::arrow_schema(existing)?;
-        if !full_refresh && !lfhost_ipc::same_fields(&current, &schema) {
-            return Err(FlowFailure::new(format!(
-                "the table's schema {} differs from what the plugin now produces {}; run with --full-refresh {name} to rebuild it",
-                lfhost_ipc::describe_schema(&current),
-                lfhost_ipc::describe_schema(&schema)
-            )));
-        }
-    }
+    let (schema, existing) = open_target(table, &location, full_refresh).await?;
     let full_refresh = full_refresh || existing.is_none();
     let mut inputs = Vec::new();
     let mut rewritten = Vec::new();
@@ -271,13 +260,6 @@ async fn input_delta(
         },
         rewritten,
     })
-}
-
-fn main_schema(table: &PlannedTable) -> Result<SchemaRef, FlowFailure> {
-    table
-        .main_schema()
-        .cloned()
-        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))
 }
 
 /// The quarantine table: the plugin's quarantine rows plus the run's id.
