@@ -88,8 +88,8 @@ pub fn flow_event(result: &FlowResult, now_micros: i64) -> Event {
 }
 
 /// Counter names by which plugins report expectation results.
-const DQ_PASSED: &str = "dq.passed.";
-const DQ_FAILED: &str = "dq.failed.";
+pub const DQ_PASSED: &str = "dq.passed.";
+pub const DQ_FAILED: &str = "dq.failed.";
 
 /// The contract's `data_quality` object, from a flow's counters; `None` for
 /// tables without expectations. Expectations keep the order of their

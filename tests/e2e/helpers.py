@@ -177,3 +177,11 @@ def new_run_id(events: list[dict], known: set[str]) -> str:
 def files_under(root, table: str, names) -> list[Path]:
     folder = Path(root) / oracle.CONTRACT[table].folder
     return [folder / n for n in names]
+
+
+def seed_tables() -> list[str]:
+    """Every table of the repo's seed pipeline, as pipelines.toml declares them."""
+    import tomllib
+
+    with open(Path(__file__).resolve().parents[2] / "pipelines.toml", "rb") as f:
+        return sorted(tomllib.load(f)["tables"])

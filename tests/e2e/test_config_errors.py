@@ -208,9 +208,9 @@ def test_option_error_points_into_the_seed_layout(tmp_path, run_lfhost, seed_pip
     (a multi-line array of inline tables): the position is that value's."""
     root = Path(os.path.realpath(tmp_path))
     text = seed_pipeline.read_text()
-    relative = "target/wasm32-wasip2/release/bronze_ingest.wasm"
-    assert f'path = "{relative}"' in text, "the seed pipeline's plugin path changed"
-    bad = text.replace(relative, os.fspath(bronze_wasm))
+    relative = "target/wasm32-wasip2/release/"
+    assert f'path = "{relative}bronze_ingest.wasm"' in text, "the seed pipeline's plugin path changed"
+    bad = text.replace(f'path = "{relative}', f'path = "{os.fspath(bronze_wasm.parent)}/')
     bad = bad.replace('{ name = "items", type = "int32" }', '{ name = "items", type = "int65" }')
     assert "int65" in bad, "the seed pipeline no longer declares items as int32"
     pipeline = root / "pipelines.toml"

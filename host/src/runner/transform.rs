@@ -66,7 +66,10 @@ pub async fn run(
     }
     let nothing_new = inputs.iter().all(|i| i.files.is_empty());
     if nothing_new && existing.is_some() && !full_refresh {
-        return Ok(FlowOutcome::nothing_new());
+        return Ok(FlowOutcome {
+            counters: zero_quality(&table.spec.options_json),
+            ..FlowOutcome::nothing_new()
+        });
     }
 
     // Writers for the table and, when configured, its quarantine.
@@ -260,6 +263,34 @@ async fn input_delta(
         },
         rewritten,
     })
+}
+
+/// The counters a run with nothing new reports for a table with
+/// expectations: the contract wants `data_quality` on every such run, with
+/// that run's (zero) counts. The names come from the options' conventional
+/// `expectations` list, since the plugin is not run.
+fn zero_quality(options_json: &str) -> crate::sandbox::Counters {
+    let mut counters = crate::sandbox::Counters::default();
+    let options: serde_json::Value = serde_json::from_str(options_json).unwrap_or_default();
+    let names = options
+        .get("expectations")
+        .and_then(|e| e.as_array())
+        .into_iter()
+        .flatten();
+    let names: Vec<&str> = names
+        .filter_map(|e| e.get("name").and_then(|n| n.as_str()))
+        .collect();
+    if names.is_empty() {
+        return counters;
+    }
+    for name in &names {
+        counters.add(&format!("{}{name}", crate::event_log::DQ_PASSED), 0);
+        counters.add(&format!("{}{name}", crate::event_log::DQ_FAILED), 0);
+    }
+    for name in ["rows_in", "rows_out", "dropped"] {
+        counters.add(name, 0);
+    }
+    counters
 }
 
 /// The quarantine table: the plugin's quarantine rows plus the run's id.

@@ -1,16 +1,17 @@
-//! Function calls: `length`, `lower`, `upper`, `trim` and friends,
-//! `substring`, `regexp_like`, `coalesce`.
+//! String operators and function calls: `LIKE`, regular expressions,
+//! `length`, `lower`, `upper`, `trim` and friends, `substring`, `coalesce`.
 
-use arrow_array::Array;
 use arrow_array::cast::AsArray;
+use arrow_array::{Array, StringArray};
 use arrow_schema::DataType;
 use sqlparser::ast::{
     Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectNamePart,
 };
 
-use crate::coerce::{null_const, unify};
+use crate::coerce::{cast, expect, null_const, unify};
 use crate::planner::Planner;
 use crate::typed::{CaseMap, Node, Typed};
+use crate::types::{self, Family, sql_name};
 
 const FUNCTIONS: &str = "length (char_length), lower, upper, trim, ltrim, rtrim, substring (substr), \
                          regexp_like, coalesce";
@@ -117,6 +118,137 @@ impl Planner<'_> {
             _ => Err(format!("unknown function `{name}`; supported: {FUNCTIONS}")),
         }
     }
+}
+
+/// String operators and functions that are syntax of their own.
+impl Planner<'_> {
+    pub(crate) fn like(
+        &self,
+        x: &Expr,
+        pattern: &Expr,
+        negated: bool,
+        case_insensitive: bool,
+        d: usize,
+        e: &Expr,
+    ) -> Result<Typed, String> {
+        let input = self.string(x, d, "the operand of LIKE")?;
+        let pattern = self.string(pattern, d, "the pattern of LIKE")?;
+        if let Some(p) = pattern.constant() {
+            // Checks the pattern now rather than on the first batch.
+            let none = StringArray::from(Vec::<&str>::new());
+            arrow_string::like::like(&none, &arrow_array::Scalar::new(p.clone()))
+                .map_err(|err| format!("`{e}`: {err}"))?;
+        }
+        let node = Node::Like {
+            input: Box::new(input),
+            pattern: Box::new(pattern),
+            negated,
+            case_insensitive,
+        };
+        self.make(node, DataType::Boolean, e)
+    }
+
+    pub(crate) fn regex(
+        &self,
+        input: Typed,
+        pattern: Typed,
+        flags: Option<String>,
+        negated: bool,
+        e: &Expr,
+    ) -> Result<Typed, String> {
+        if let Some(p) = pattern.constant() {
+            let p = p.as_string::<i32>();
+            if p.is_valid(0) {
+                // Compiles the expression now, so that a bad one is an options error.
+                let none = StringArray::from(Vec::<&str>::new());
+                crate::functions::regexp_const(&none, p.value(0), flags.as_deref())
+                    .map_err(|err| format!("`{e}`: {err}"))?;
+            }
+        }
+        let node = Node::Regex {
+            input: Box::new(input),
+            pattern: Box::new(pattern),
+            flags,
+            negated,
+        };
+        self.make(node, DataType::Boolean, e)
+    }
+
+    pub(crate) fn substring(
+        &self,
+        input: Typed,
+        start: Typed,
+        count: Option<Typed>,
+        e: &Expr,
+    ) -> Result<Typed, String> {
+        let input = expect(
+            input,
+            Family::String,
+            &DataType::Utf8,
+            "the string of SUBSTRING",
+        )?;
+        let start = integer(start, "the start of SUBSTRING")?;
+        let count = count
+            .map(|c| integer(c, "the length of SUBSTRING"))
+            .transpose()?;
+        if let Some(c) = count.as_ref().and_then(Typed::constant) {
+            let c = c.as_primitive::<arrow_array::types::Int64Type>();
+            if c.is_valid(0) && c.value(0) < 0 {
+                return Err(format!("`{e}`: the length must not be negative"));
+            }
+        }
+        let node = Node::Substring {
+            input: Box::new(input),
+            start: Box::new(start),
+            len: count.map(Box::new),
+        };
+        self.make(node, DataType::Utf8, e)
+    }
+
+    pub(crate) fn trim(
+        &self,
+        input: Typed,
+        chars: Option<Typed>,
+        leading: bool,
+        trailing: bool,
+        e: &Expr,
+    ) -> Result<Typed, String> {
+        let input = expect(input, Family::String, &DataType::Utf8, "the string of TRIM")?;
+        let chars = match chars {
+            // SQL trims spaces by default (not tabs or newlines).
+            None => vec![' '],
+            Some(c) => {
+                let c = expect(c, Family::String, &DataType::Utf8, "the characters of TRIM")?;
+                let Some(value) = c.constant() else {
+                    return Err(format!("`{e}`: the characters to trim must be a constant"));
+                };
+                let value = value.as_string::<i32>();
+                if value.is_null(0) {
+                    return Ok(null_const(&DataType::Utf8, e.to_string()));
+                }
+                value.value(0).chars().collect()
+            }
+        };
+        let node = Node::Trim {
+            input: Box::new(input),
+            chars,
+            leading,
+            trailing,
+        };
+        self.make(node, DataType::Utf8, e)
+    }
+}
+
+/// An integer operand as BIGINT.
+fn integer(item: Typed, role: &str) -> Result<Typed, String> {
+    if types::is_integer(&item.ty) || item.ty == DataType::Null {
+        return cast(item, &DataType::Int64);
+    }
+    Err(format!(
+        "{role} must be an integer, but `{}` is {}",
+        item.sql,
+        sql_name(&item.ty)
+    ))
 }
 
 fn arguments<'e>(f: &'e Function, e: &Expr) -> Result<Vec<&'e Expr>, String> {

@@ -274,7 +274,11 @@ pub fn expect(item: Typed, family: Family, wanted: &DataType, role: &str) -> Res
         Some(Family::Null) => cast(item, wanted),
         _ => Err(format!(
             "{role} must be {}, but `{}` is {}",
-            sql_name(wanted),
+            if family == Family::Numeric {
+                "a number".to_string()
+            } else {
+                sql_name(wanted)
+            },
             item.sql,
             sql_name(&item.ty)
         )),

@@ -23,6 +23,7 @@ mod options;
 mod parse;
 mod planner;
 mod render;
+mod run;
 mod table_rules;
 mod typed;
 mod types;
@@ -36,10 +37,11 @@ use arrow_schema::SchemaRef;
 use lfhost_plugin_sdk::{Descriptor, Error, MAIN_OUTPUT, RunContext, Stage, StageKind};
 
 pub use engine::{
-    Counts, Expectation, Expectations, FAILED_EXPECTATIONS, Finish, Outcome, QUARANTINE_OUTPUT,
-    Run, TableExpectation,
+    Counts, Expectation, Expectations, FAILED_EXPECTATIONS, Outcome, QUARANTINE_OUTPUT,
+    TableExpectation,
 };
 pub use options::{Action, ExpectationOption, Options, TableExpectationOption};
+pub use run::{Finish, Run};
 pub use table_rules::Rule;
 
 /// The stage the component exports.
@@ -142,15 +144,15 @@ impl Stage for ExpectationsStage {
 /// The counters one batch adds.
 pub fn counter_deltas(run: &Run, counts: &Counts) -> Vec<(String, i64)> {
     let mut deltas = vec![
-        ("rows_in".to_string(), engine::to_i64(counts.rows_in)),
-        ("rows_out".to_string(), engine::to_i64(counts.rows_out)),
-        ("dropped".to_string(), engine::to_i64(counts.dropped)),
+        ("rows_in".to_string(), run::to_i64(counts.rows_in)),
+        ("rows_out".to_string(), run::to_i64(counts.rows_out)),
+        ("dropped".to_string(), run::to_i64(counts.dropped)),
     ];
     for (i, e) in run.expectations().expectations().iter().enumerate() {
         let passed = counts.passed.get(i).copied().unwrap_or(0);
         let failed = counts.failed.get(i).copied().unwrap_or(0);
-        deltas.push((format!("dq.passed.{}", e.name), engine::to_i64(passed)));
-        deltas.push((format!("dq.failed.{}", e.name), engine::to_i64(failed)));
+        deltas.push((format!("dq.passed.{}", e.name), run::to_i64(passed)));
+        deltas.push((format!("dq.failed.{}", e.name), run::to_i64(failed)));
     }
     deltas
 }

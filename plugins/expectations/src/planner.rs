@@ -2,7 +2,6 @@
 //! columns, checks operand types, inserts casts and folds constants.
 //! Messages name the SQL they are about; the caller adds which expectation.
 
-use arrow_array::cast::AsArray;
 use arrow_array::{Array, StringArray};
 use arrow_schema::{DataType, Schema};
 use sqlparser::ast::{
@@ -414,58 +413,6 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn like(
-        &self,
-        x: &Expr,
-        pattern: &Expr,
-        negated: bool,
-        case_insensitive: bool,
-        d: usize,
-        e: &Expr,
-    ) -> Result<Typed, String> {
-        let input = self.string(x, d, "the operand of LIKE")?;
-        let pattern = self.string(pattern, d, "the pattern of LIKE")?;
-        if let Some(p) = pattern.constant() {
-            // Checks the pattern now rather than on the first batch.
-            let none = StringArray::from(Vec::<&str>::new());
-            arrow_string::like::like(&none, &arrow_array::Scalar::new(p.clone()))
-                .map_err(|err| format!("`{e}`: {err}"))?;
-        }
-        let node = Node::Like {
-            input: Box::new(input),
-            pattern: Box::new(pattern),
-            negated,
-            case_insensitive,
-        };
-        self.make(node, DataType::Boolean, e)
-    }
-
-    pub(crate) fn regex(
-        &self,
-        input: Typed,
-        pattern: Typed,
-        flags: Option<String>,
-        negated: bool,
-        e: &Expr,
-    ) -> Result<Typed, String> {
-        if let Some(p) = pattern.constant() {
-            let p = p.as_string::<i32>();
-            if p.is_valid(0) {
-                // Compiles the expression now, so that a bad one is an options error.
-                let none = StringArray::from(Vec::<&str>::new());
-                crate::functions::regexp_const(&none, p.value(0), flags.as_deref())
-                    .map_err(|err| format!("`{e}`: {err}"))?;
-            }
-        }
-        let node = Node::Regex {
-            input: Box::new(input),
-            pattern: Box::new(pattern),
-            flags,
-            negated,
-        };
-        self.make(node, DataType::Boolean, e)
-    }
-
     fn case(
         &self,
         operand: Option<&Expr>,
@@ -521,91 +468,15 @@ impl<'a> Planner<'a> {
         };
         self.make(node, ty, e)
     }
-
-    pub(crate) fn substring(
-        &self,
-        input: Typed,
-        start: Typed,
-        count: Option<Typed>,
-        e: &Expr,
-    ) -> Result<Typed, String> {
-        let input = expect(
-            input,
-            Family::String,
-            &DataType::Utf8,
-            "the string of SUBSTRING",
-        )?;
-        let start = integer(start, "the start of SUBSTRING")?;
-        let count = count
-            .map(|c| integer(c, "the length of SUBSTRING"))
-            .transpose()?;
-        if let Some(c) = count.as_ref().and_then(Typed::constant) {
-            let c = c.as_primitive::<arrow_array::types::Int64Type>();
-            if c.is_valid(0) && c.value(0) < 0 {
-                return Err(format!("`{e}`: the length must not be negative"));
-            }
-        }
-        let node = Node::Substring {
-            input: Box::new(input),
-            start: Box::new(start),
-            len: count.map(Box::new),
-        };
-        self.make(node, DataType::Utf8, e)
-    }
-
-    pub(crate) fn trim(
-        &self,
-        input: Typed,
-        chars: Option<Typed>,
-        leading: bool,
-        trailing: bool,
-        e: &Expr,
-    ) -> Result<Typed, String> {
-        let input = expect(input, Family::String, &DataType::Utf8, "the string of TRIM")?;
-        let chars = match chars {
-            // SQL trims spaces by default (not tabs or newlines).
-            None => vec![' '],
-            Some(c) => {
-                let c = expect(c, Family::String, &DataType::Utf8, "the characters of TRIM")?;
-                let Some(value) = c.constant() else {
-                    return Err(format!("`{e}`: the characters to trim must be a constant"));
-                };
-                let value = value.as_string::<i32>();
-                if value.is_null(0) {
-                    return Ok(null_const(&DataType::Utf8, e.to_string()));
-                }
-                value.value(0).chars().collect()
-            }
-        };
-        let node = Node::Trim {
-            input: Box::new(input),
-            chars,
-            leading,
-            trailing,
-        };
-        self.make(node, DataType::Utf8, e)
-    }
-}
-
-/// An integer operand as BIGINT.
-fn integer(item: Typed, role: &str) -> Result<Typed, String> {
-    if types::is_integer(&item.ty) || item.ty == DataType::Null {
-        return cast(item, &DataType::Int64);
-    }
-    Err(format!(
-        "{role} must be an integer, but `{}` is {}",
-        item.sql,
-        sql_name(&item.ty)
-    ))
 }
 
 /// The DECIMAL an operand of decimal arithmetic is read as: integer
 /// constants take just their digits, so `amount * 2` keeps a small precision.
 fn decimal_operand(item: &Typed, ty: &DataType) -> DataType {
-    if let (Some(c), true) = (item.constant(), types::is_integer(ty)) {
-        if let Some(d) = coerce::integer_literal_decimal(c) {
-            return d;
-        }
+    if let (Some(c), true) = (item.constant(), types::is_integer(ty))
+        && let Some(d) = coerce::integer_literal_decimal(c)
+    {
+        return d;
     }
     match types::integer_decimal(ty) {
         Some((p, s)) => DataType::Decimal128(p, s),

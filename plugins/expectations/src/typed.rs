@@ -191,10 +191,10 @@ impl Typed {
 
     /// Adds the indices of the input columns this reads to `out`.
     pub fn columns(&self, out: &mut Vec<usize>) {
-        if let Node::Column(i) = self.node {
-            if !out.contains(&i) {
-                out.push(i);
-            }
+        if let Node::Column(i) = self.node
+            && !out.contains(&i)
+        {
+            out.push(i);
         }
         for child in self.children() {
             child.columns(out);

@@ -2,12 +2,12 @@
 //! in memory. Nothing here calls the host's imports.
 
 mod actions;
+mod column_types;
 mod contract;
 mod functions;
 mod operators;
 mod options;
 mod table_rules;
-mod types;
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array, PrimitiveArray,
     RecordBatch, StringArray,
 };
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{Field, Schema, SchemaRef};
 use lfhost_plugin_sdk::Error;
 use serde_json::json;
 
@@ -26,10 +26,6 @@ use crate::parse::parse_expr;
 use crate::planner::Planner;
 use crate::types;
 use crate::{Expectations, Outcome};
-
-pub fn utc() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-}
 
 /// Days since 1970-01-01 of `YYYY-MM-DD`.
 pub fn day(text: &str) -> i32 {
@@ -40,15 +36,23 @@ pub fn day(text: &str) -> i32 {
 
 /// Microseconds since the epoch of an RFC 3339 time.
 pub fn micros(text: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_micros()
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .timestamp_micros()
 }
 
 pub fn dates(values: &[Option<&str>]) -> ArrayRef {
-    Arc::new(values.iter().map(|v| v.map(day)).collect::<PrimitiveArray<Date32Type>>())
+    Arc::new(
+        values
+            .iter()
+            .map(|v| v.map(day))
+            .collect::<PrimitiveArray<Date32Type>>(),
+    )
 }
 
 pub fn timestamps(values: &[Option<&str>]) -> ArrayRef {
-    let a: PrimitiveArray<TimestampMicrosecondType> = values.iter().map(|v| v.map(micros)).collect();
+    let a: PrimitiveArray<TimestampMicrosecondType> =
+        values.iter().map(|v| v.map(micros)).collect();
     Arc::new(a.with_timezone("UTC"))
 }
 
@@ -75,18 +79,69 @@ pub fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
 /// Five rows of every supported type, with a NULL in row 2 of each column.
 pub fn sample() -> RecordBatch {
     batch(vec![
-        ("i", Arc::new(Int32Array::from(vec![Some(1), Some(2), None, Some(-5), Some(10)]))),
-        ("b", Arc::new(Int64Array::from(vec![Some(100), Some(0), None, Some(0), Some(-7)]))),
-        ("f", Arc::new(Float64Array::from(vec![Some(1.5), Some(0.0), None, Some(-0.5), Some(2.0)]))),
-        ("d", decimals(&[Some(1234), Some(0), None, Some(-500), Some(10050)], 12, 2)),
+        (
+            "i",
+            Arc::new(Int32Array::from(vec![
+                Some(1),
+                Some(2),
+                None,
+                Some(-5),
+                Some(10),
+            ])),
+        ),
+        (
+            "b",
+            Arc::new(Int64Array::from(vec![
+                Some(100),
+                Some(0),
+                None,
+                Some(0),
+                Some(-7),
+            ])),
+        ),
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![
+                Some(1.5),
+                Some(0.0),
+                None,
+                Some(-0.5),
+                Some(2.0),
+            ])),
+        ),
+        (
+            "d",
+            decimals(&[Some(1234), Some(0), None, Some(-500), Some(10050)], 12, 2),
+        ),
         (
             "s",
-            Arc::new(StringArray::from(vec![Some("abc"), Some("Émile"), None, Some("  pad  "), Some("a_b%c")])),
+            Arc::new(StringArray::from(vec![
+                Some("abc"),
+                Some("Émile"),
+                None,
+                Some("  pad  "),
+                Some("a_b%c"),
+            ])),
         ),
-        ("t", Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true), Some(false)]))),
+        (
+            "t",
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(false),
+                None,
+                Some(true),
+                Some(false),
+            ])),
+        ),
         (
             "day",
-            dates(&[Some("2026-01-01"), Some("2025-12-31"), None, Some("2026-03-01"), Some("2026-01-02")]),
+            dates(&[
+                Some("2026-01-01"),
+                Some("2025-12-31"),
+                None,
+                Some("2026-03-01"),
+                Some("2026-01-02"),
+            ]),
         ),
         (
             "ts",
@@ -98,7 +153,16 @@ pub fn sample() -> RecordBatch {
                 Some("2026-01-01T00:00:00.000001Z"),
             ]),
         ),
-        ("Mixed Case", Arc::new(Int32Array::from(vec![Some(1), Some(2), None, Some(3), Some(4)]))),
+        (
+            "Mixed Case",
+            Arc::new(Int32Array::from(vec![
+                Some(1),
+                Some(2),
+                None,
+                Some(3),
+                Some(4),
+            ])),
+        ),
     ])
 }
 
@@ -116,11 +180,19 @@ pub fn try_values(sql: &str, batch: &RecordBatch) -> Result<ArrayRef, String> {
         len: batch.num_rows(),
     };
     let value = eval(&typed, &input).map_err(|e| e.to_string())?;
-    value.into_array(batch.num_rows()).map_err(|e| e.to_string())
+    value
+        .into_array(batch.num_rows())
+        .map_err(|e| e.to_string())
 }
 
 pub fn values(sql: &str, batch: &RecordBatch) -> ArrayRef {
     try_values(sql, batch).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Asserts two arrays hold the same type and values.
+#[track_caller]
+pub fn same(actual: ArrayRef, expected: ArrayRef) {
+    assert_eq!(actual.as_ref(), expected.as_ref());
 }
 
 /// A condition's three-valued result per row of [`sample`].
@@ -130,7 +202,9 @@ pub fn truth(sql: &str) -> Vec<Option<bool>> {
 
 pub fn truth_on(sql: &str, batch: &RecordBatch) -> Vec<Option<bool>> {
     let v = values(sql, batch);
-    let b = v.as_boolean_opt().unwrap_or_else(|| panic!("{sql}: not boolean but {}", v.data_type()));
+    let b = v
+        .as_boolean_opt()
+        .unwrap_or_else(|| panic!("{sql}: not boolean but {}", v.data_type()));
     b.iter().collect()
 }
 
