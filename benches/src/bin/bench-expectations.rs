@@ -123,7 +123,7 @@ async fn sandboxed(
         }
         let report = flow.finish()?;
         let elapsed = started.elapsed();
-        println!("wasm: kept {} rows", report.rows_out.saturating_sub(0));
+        println!("wasm: kept {} rows", report.counters.get("rows_out").unwrap_or(-1));
         drop(drains);
         Ok(elapsed)
     })
@@ -180,7 +180,7 @@ fn generate(schema: &SchemaRef, rows: usize) -> anyhow::Result<Vec<RecordBatch>>
         let n = BATCH_ROWS.min(rows - start);
         let r: Vec<u64> = (0..n).map(|_| next()).collect();
         let id = |i: usize, v: u64| {
-            if v % 97 == 0 {
+            if v.is_multiple_of(97) {
                 None
             } else {
                 Some((start + i) as i64)
@@ -191,7 +191,7 @@ fn generate(schema: &SchemaRef, rows: usize) -> anyhow::Result<Vec<RecordBatch>>
                 r.iter().enumerate().map(|(i, v)| id(i, *v)),
             )),
             Arc::new(Int64Array::from_iter(r.iter().map(|v| {
-                if v % 89 == 0 {
+                if v.is_multiple_of(89) {
                     None
                 } else {
                     Some((v % 100_000) as i64)
@@ -217,7 +217,7 @@ fn generate(schema: &SchemaRef, rows: usize) -> anyhow::Result<Vec<RecordBatch>>
             )),
             Arc::new(
                 TimestampMicrosecondArray::from_iter(r.iter().map(|v| {
-                    if v % 83 == 0 {
+                    if v.is_multiple_of(83) {
                         None
                     } else {
                         Some(1_767_225_600_000_000 + (v % 1_000_000_000) as i64)

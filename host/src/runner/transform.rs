@@ -316,10 +316,10 @@ async fn forward_quarantine(
         let mut columns = batch.columns().to_vec();
         columns.push(run_ids);
         let schema = quarantine_table_schema(&batch.schema());
-        if let Ok(batch) = RecordBatch::try_new(schema, columns) {
-            if forward.send(batch).await.is_err() {
-                return;
-            }
+        if let Ok(batch) = RecordBatch::try_new(schema, columns)
+            && forward.send(batch).await.is_err()
+        {
+            return;
         }
     }
 }

@@ -17,6 +17,7 @@ const FUNCTIONS: &str = "length (char_length), lower, upper, trim, ltrim, rtrim,
                          regexp_like, coalesce";
 
 impl Planner<'_> {
+    #[inline(never)]
     pub(crate) fn function(&self, f: &Function, d: usize, e: &Expr) -> Result<Typed, String> {
         let name = match f.name.0.as_slice() {
             [ObjectNamePart::Identifier(ident)] => ident.value.to_lowercase(),
@@ -122,6 +123,7 @@ impl Planner<'_> {
 
 /// String operators and functions that are syntax of their own.
 impl Planner<'_> {
+    #[inline(never)]
     pub(crate) fn like(
         &self,
         x: &Expr,
@@ -148,6 +150,7 @@ impl Planner<'_> {
         self.make(node, DataType::Boolean, e)
     }
 
+    #[inline(never)]
     pub(crate) fn regex(
         &self,
         input: Typed,
@@ -174,6 +177,7 @@ impl Planner<'_> {
         self.make(node, DataType::Boolean, e)
     }
 
+    #[inline(never)]
     pub(crate) fn substring(
         &self,
         input: Typed,
@@ -205,6 +209,7 @@ impl Planner<'_> {
         self.make(node, DataType::Utf8, e)
     }
 
+    #[inline(never)]
     pub(crate) fn trim(
         &self,
         input: Typed,

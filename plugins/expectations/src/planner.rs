@@ -40,6 +40,7 @@ impl<'a> Planner<'a> {
             ));
         }
         let d = depth + 1;
+        if std::env::var("SPDEBUG").is_ok() && depth < 4 { let x = 0u8; eprintln!("SP depth {depth} {:p} {}", &x, e.to_string().len()); }
         match e {
             Expr::Identifier(ident) => self.column(&ident.value),
             Expr::CompoundIdentifier(parts) => Err(format!(
@@ -238,6 +239,7 @@ impl<'a> Planner<'a> {
         }
     }
 
+    #[inline(never)]
     fn column(&self, name: &str) -> Result<Typed, String> {
         let Ok(index) = self.schema.index_of(name) else {
             let available: Vec<&str> = self
@@ -267,6 +269,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Builds a node, folding it into a constant when all its operands are.
+    #[inline(never)]
     pub(crate) fn make(&self, node: Node, ty: DataType, e: &Expr) -> Result<Typed, String> {
         let typed = Typed::new(node, ty, e.to_string());
         let children = typed.children();
@@ -283,7 +286,9 @@ impl<'a> Planner<'a> {
         Ok(Typed::new(Node::Const(value), typed.ty, typed.sql))
     }
 
+    #[inline(never)]
     pub(crate) fn boolean(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
+        if std::env::var("SPDEBUG").is_ok() && depth < 4 { let x = 0u8; eprintln!("SP boolean {depth} {:p}", &x); }
         expect(
             self.expr(e, depth)?,
             Family::Boolean,
@@ -292,10 +297,12 @@ impl<'a> Planner<'a> {
         )
     }
 
+    #[inline(never)]
     pub(crate) fn string(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
         expect(self.expr(e, depth)?, Family::String, &DataType::Utf8, role)
     }
 
+    #[inline(never)]
     fn compare(&self, op: CmpOp, a: &Expr, b: &Expr, d: usize, e: &Expr) -> Result<Typed, String> {
         let (items, ty) = unify(vec![self.expr(a, d)?, self.expr(b, d)?])?;
         if ty == DataType::Null {
@@ -312,6 +319,7 @@ impl<'a> Planner<'a> {
         self.make(Node::Compare(op, l, r), DataType::Boolean, e)
     }
 
+    #[inline(never)]
     fn binary(
         &self,
         left: &Expr,
@@ -362,6 +370,7 @@ impl<'a> Planner<'a> {
     /// Integers compute in BIGINT and `/` of integers in DOUBLE; a DOUBLE
     /// makes both sides DOUBLE; otherwise DECIMAL with Arrow's result
     /// precision and scale.
+    #[inline(never)]
     pub(crate) fn arith(&self, op: ArithOp, l: Typed, r: Typed, e: &Expr) -> Result<Typed, String> {
         for side in [&l, &r] {
             if !(types::is_numeric(&side.ty) || side.ty == DataType::Null) {
@@ -390,6 +399,7 @@ impl<'a> Planner<'a> {
         self.make(Node::Arith(op, l, r), ty, e)
     }
 
+    #[inline(never)]
     fn unary(&self, op: &UnaryOperator, x: &Expr, d: usize, e: &Expr) -> Result<Typed, String> {
         match op {
             UnaryOperator::Not => {
@@ -413,6 +423,7 @@ impl<'a> Planner<'a> {
         }
     }
 
+    #[inline(never)]
     fn case(
         &self,
         operand: Option<&Expr>,
