@@ -123,7 +123,10 @@ async fn sandboxed(
         }
         let report = flow.finish()?;
         let elapsed = started.elapsed();
-        println!("wasm: kept {} rows", report.counters.get("rows_out").unwrap_or(-1));
+        println!(
+            "wasm: kept {} rows",
+            report.counters.get("rows_out").unwrap_or(-1)
+        );
         drop(drains);
         Ok(elapsed)
     })

@@ -40,7 +40,10 @@ impl<'a> Planner<'a> {
             ));
         }
         let d = depth + 1;
-        if std::env::var("SPDEBUG").is_ok() && depth < 4 { let x = 0u8; eprintln!("SP depth {depth} {:p} {}", &x, e.to_string().len()); }
+        if std::env::var("SPDEBUG").is_ok() && depth < 4 {
+            let x = 0u8;
+            eprintln!("SP depth {depth} {:p} {}", &x, e.to_string().len());
+        }
         match e {
             Expr::Identifier(ident) => self.column(&ident.value),
             Expr::CompoundIdentifier(parts) => Err(format!(
@@ -288,7 +291,10 @@ impl<'a> Planner<'a> {
 
     #[inline(never)]
     pub(crate) fn boolean(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
-        if std::env::var("SPDEBUG").is_ok() && depth < 4 { let x = 0u8; eprintln!("SP boolean {depth} {:p}", &x); }
+        if std::env::var("SPDEBUG").is_ok() && depth < 4 {
+            let x = 0u8;
+            eprintln!("SP boolean {depth} {:p}", &x);
+        }
         expect(
             self.expr(e, depth)?,
             Family::Boolean,
