@@ -15,7 +15,7 @@ use super::plan::PlannedTable;
 use super::writer::{CHANNEL_BATCHES, spawn_writer};
 use super::{FlowFailure, FlowOutcome, RunContext, open_target};
 use crate::config::Location;
-use crate::sandbox::{FlowContext, OutputSink, PluginError};
+use crate::sandbox::{FlowContext, OutputSink, PluginError, StageKind};
 use crate::storage::delta::{self, Commit, DataFile};
 use crate::storage::{StorageError, open_store, reader};
 
@@ -42,11 +42,11 @@ pub async fn run(
     let name = &table.spec.name;
     let location = run.pipeline.table_location(name);
     let (schema, existing) = open_target(table, &location, full_refresh).await?;
-    let full_refresh = full_refresh || existing.is_none();
+    let reads_all = full_refresh || existing.is_none();
     let mut inputs = Vec::new();
     let mut rewritten = Vec::new();
     for input in &table.spec.inputs {
-        let consumed = match (&existing, full_refresh) {
+        let consumed = match (&existing, reads_all) {
             (Some(t), false) => delta::transaction_version(t, &input_app_id(input)).await?,
             _ => None,
         };
@@ -57,14 +57,24 @@ pub async fn run(
         inputs.push(discovered.delta);
     }
     // An input rebuilt since the last run invalidates what this table holds.
-    let full_refresh = full_refresh || !rewritten.is_empty();
     if !rewritten.is_empty() {
         tracing::warn!(table = %name, "input(s) {} were rebuilt since the last run: rebuilding {name}", rewritten.join(", "));
+    }
+    let nothing_new = inputs.iter().all(|i| i.files.is_empty());
+    // A merge's table is a function of its inputs' whole history (SCD
+    // order does not depend on how changes were split into runs) and an
+    // aggregate is a materialized view of its inputs: any change to an
+    // input recomputes either from all of it.
+    let merges = table
+        .plugin
+        .descriptor()
+        .is_some_and(|d| matches!(d.kind, StageKind::Merge | StageKind::Aggregate));
+    let full_refresh = reads_all || !rewritten.is_empty() || (merges && !nothing_new);
+    if full_refresh && !reads_all {
         for input in &mut inputs {
             *input = input_delta(run, &input.name.clone(), None).await?.delta;
         }
     }
-    let nothing_new = inputs.iter().all(|i| i.files.is_empty());
     if nothing_new && existing.is_some() && !full_refresh {
         return Ok(FlowOutcome {
             counters: zero_quality(&table.spec.options_json),
