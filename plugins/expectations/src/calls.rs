@@ -17,7 +17,6 @@ const FUNCTIONS: &str = "length (char_length), lower, upper, trim, ltrim, rtrim,
                          regexp_like, coalesce";
 
 impl Planner<'_> {
-    #[inline(never)]
     pub(crate) fn function(&self, f: &Function, d: usize, e: &Expr) -> Result<Typed, String> {
         let name = match f.name.0.as_slice() {
             [ObjectNamePart::Identifier(ident)] => ident.value.to_lowercase(),
@@ -123,7 +122,6 @@ impl Planner<'_> {
 
 /// String operators and functions that are syntax of their own.
 impl Planner<'_> {
-    #[inline(never)]
     pub(crate) fn like(
         &self,
         x: &Expr,
@@ -150,7 +148,6 @@ impl Planner<'_> {
         self.make(node, DataType::Boolean, e)
     }
 
-    #[inline(never)]
     pub(crate) fn regex(
         &self,
         input: Typed,
@@ -177,7 +174,6 @@ impl Planner<'_> {
         self.make(node, DataType::Boolean, e)
     }
 
-    #[inline(never)]
     pub(crate) fn substring(
         &self,
         input: Typed,
@@ -209,7 +205,6 @@ impl Planner<'_> {
         self.make(node, DataType::Utf8, e)
     }
 
-    #[inline(never)]
     pub(crate) fn trim(
         &self,
         input: Typed,

@@ -20,7 +20,6 @@ use crate::typed::{Node, Typed};
 use crate::types::{self, Family, STRICT, sql_name};
 
 /// A literal value of the AST.
-#[inline(never)]
 pub fn literal(value: &SqlValue) -> Result<ArrayRef, String> {
     let array: ArrayRef = match value {
         SqlValue::Number(text, _) => number(text)?,
@@ -102,7 +101,6 @@ const TYPE_NAMES: &str =
     "INT, BIGINT, DOUBLE, DECIMAL(p,s), STRING, VARCHAR, DATE, TIMESTAMP, BOOLEAN";
 
 /// The Arrow type of a SQL type name in `CAST` or a typed literal.
-#[inline(never)]
 pub fn sql_type(dt: &ast::DataType) -> Result<DataType, String> {
     use ast::DataType as D;
     let ty = match dt {
@@ -198,7 +196,6 @@ fn mismatch(a: &Typed, b: &Typed) -> String {
 
 /// Brings operands that are compared with each other (or are alternative
 /// results) to one type, which it returns with them.
-#[inline(never)]
 pub fn unify(items: Vec<Typed>) -> Result<(Vec<Typed>, DataType), String> {
     let mut target: Option<(DataType, usize)> = None;
     for (i, item) in items.iter().enumerate() {
@@ -240,7 +237,6 @@ pub fn unify(items: Vec<Typed>) -> Result<(Vec<Typed>, DataType), String> {
 
 /// `item` as type `to`: constants are cast now (a value that does not fit is
 /// an error), anything else gets a cast node.
-#[inline(never)]
 pub fn cast(item: Typed, to: &DataType) -> Result<Typed, String> {
     if item.ty == *to {
         return Ok(item);
@@ -272,7 +268,6 @@ pub fn cast(item: Typed, to: &DataType) -> Result<Typed, String> {
 
 /// Requires a type family of an operand, e.g. BOOLEAN for `AND`; a NULL
 /// constant takes the wanted type.
-#[inline(never)]
 pub fn expect(item: Typed, family: Family, wanted: &DataType, role: &str) -> Result<Typed, String> {
     match types::family(&item.ty) {
         Some(f) if f == family => Ok(item),
@@ -291,7 +286,6 @@ pub fn expect(item: Typed, family: Family, wanted: &DataType, role: &str) -> Res
 }
 
 /// A NULL of `ty` standing for every row.
-#[inline(never)]
 pub fn null_const(ty: &DataType, sql: String) -> Typed {
     Typed::new(
         Node::Const(arrow_array::new_null_array(ty, 1)),

@@ -11,7 +11,31 @@
 //! schema at plan time ([`Expectations::plan`]), and evaluated with Arrow
 //! kernels over whole batches ([`Expectations::evaluate`]). [`Run`] adds the
 //! run's totals and table rules; [`ExpectationsStage`] wires it to the host.
-//! Table rules (`unique`, `row_count`) see only the rows of the current run.
+//! Table rules (`unique`, `row_count`) see only the rows of the current run:
+//! `unique` does not find a key that repeats one an earlier run committed.
+//!
+//! # SQL
+//!
+//! Comparisons (`= <> != < <= > >=`, `IS [NOT] DISTINCT FROM`), `AND OR NOT`
+//! with SQL's three-valued logic, `IS [NOT] NULL|TRUE|FALSE|UNKNOWN`,
+//! `[NOT] IN (...)`, `[NOT] BETWEEN` (inclusive), `[NOT] LIKE|ILIKE` (`%`,
+//! `_`, backslash escapes), `RLIKE`, `+ - * / %` and unary `-`, `CASE`,
+//! `CAST`/`TRY_CAST`/`::`, and the functions `length` (characters), `lower`,
+//! `upper`, `trim`/`ltrim`/`rtrim`/`TRIM(... FROM ...)`, `substring`/`substr`
+//! (1-based, also `FROM .. FOR ..`), `regexp_like(s, pattern[, flags])` and
+//! `coalesce`. Types: INT, BIGINT, DOUBLE, DECIMAL(p,s), STRING, DATE,
+//! TIMESTAMP (UTC), BOOLEAN. Integer arithmetic is BIGINT and `/` of integers
+//! is DOUBLE; decimal arithmetic is exact with Arrow's precision and scale.
+//! Division by zero, an overflow or a cast that does not fit give NULL. A
+//! string literal compared with a DATE or TIMESTAMP is read as one at plan
+//! time. Column names are case-sensitive.
+//!
+//! # Counters
+//!
+//! `rows_in`, `rows_out` (rows sent to `main`), `dropped`, and per
+//! expectation `dq.passed.<name>` / `dq.failed.<name>` in rows. Table rules
+//! count rows too: for `unique`, the rows whose key another row shares; for
+//! `row_count`, every row when the count is out of bounds.
 
 mod arith;
 mod calls;
@@ -22,6 +46,7 @@ mod functions;
 mod options;
 mod parse;
 mod planner;
+mod predicate;
 mod render;
 mod run;
 mod table_rules;
@@ -41,6 +66,7 @@ pub use engine::{
     TableExpectation,
 };
 pub use options::{Action, ExpectationOption, Options, TableExpectationOption};
+pub use predicate::{Predicate, plan_predicate};
 pub use run::{Finish, Run};
 pub use table_rules::Rule;
 
@@ -167,6 +193,7 @@ fn one_input(inputs: &[(String, SchemaRef)]) -> Result<&(String, SchemaRef), Err
     }
 }
 
-// Only the component exports: native builds exist for the tests.
-#[cfg(target_family = "wasm")]
+// Only the component exports: native builds exist for the tests. Without
+// the `component` feature the crate is the SQL engine as a library.
+#[cfg(all(target_family = "wasm", feature = "component"))]
 lfhost_plugin_sdk::export_stage!(ExpectationsStage);

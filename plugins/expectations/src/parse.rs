@@ -5,6 +5,11 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
+/// sqlparser's own bound on nesting (parentheses, function arguments, CASE):
+/// its parser takes several KiB of stack per level, and the component has
+/// 1 MiB. Its default is 50.
+const MAX_NESTING: usize = 32;
+
 /// Longer expressions are rejected before parsing: the AST of a very long
 /// chain of operators is deep, and dropping or printing it recurses.
 pub const MAX_EXPR_BYTES: usize = 8192;
@@ -19,6 +24,7 @@ pub fn parse_expr(text: &str) -> Result<Expr, String> {
     }
     let dialect = GenericDialect {};
     let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(MAX_NESTING)
         .try_with_sql(text)
         .map_err(|e| describe(e, text))?;
     let expr = parser.parse_expr().map_err(|e| describe(e, text))?;

@@ -40,10 +40,19 @@ impl<'a> Planner<'a> {
             ));
         }
         let d = depth + 1;
-        if std::env::var("SPDEBUG").is_ok() && depth < 4 {
-            let x = 0u8;
-            eprintln!("SP depth {depth} {:p} {}", &x, e.to_string().len());
+        // Chains of binary operators are the one nesting sqlparser does not
+        // bound: they take this short path with small stack frames.
+        match e {
+            Expr::BinaryOp { left, op, right } => self.binary(left, op, right, d, e),
+            Expr::Nested(inner) => self.expr(inner, d),
+            other => self.node(other, d),
         }
+    }
+
+    // Everything but binary operators; not inlined into `expr`, whose frame
+    // every level of an operator chain pays for.
+    #[inline(never)]
+    fn node(&self, e: &Expr, d: usize) -> Result<Typed, String> {
         match e {
             Expr::Identifier(ident) => self.column(&ident.value),
             Expr::CompoundIdentifier(parts) => Err(format!(
@@ -143,7 +152,6 @@ impl<'a> Planner<'a> {
                 };
                 self.make(node, DataType::Boolean, e)
             }
-            Expr::BinaryOp { left, op, right } => self.binary(left, op, right, d, e),
             Expr::UnaryOp { op, expr } => self.unary(op, expr, d, e),
             Expr::Like {
                 negated,
@@ -242,7 +250,6 @@ impl<'a> Planner<'a> {
         }
     }
 
-    #[inline(never)]
     fn column(&self, name: &str) -> Result<Typed, String> {
         let Ok(index) = self.schema.index_of(name) else {
             let available: Vec<&str> = self
@@ -272,7 +279,6 @@ impl<'a> Planner<'a> {
     }
 
     /// Builds a node, folding it into a constant when all its operands are.
-    #[inline(never)]
     pub(crate) fn make(&self, node: Node, ty: DataType, e: &Expr) -> Result<Typed, String> {
         let typed = Typed::new(node, ty, e.to_string());
         let children = typed.children();
@@ -289,12 +295,9 @@ impl<'a> Planner<'a> {
         Ok(Typed::new(Node::Const(value), typed.ty, typed.sql))
     }
 
+    // On the AND/OR recursion path (see `logical`): kept a small frame.
     #[inline(never)]
     pub(crate) fn boolean(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
-        if std::env::var("SPDEBUG").is_ok() && depth < 4 {
-            let x = 0u8;
-            eprintln!("SP boolean {depth} {:p}", &x);
-        }
         expect(
             self.expr(e, depth)?,
             Family::Boolean,
@@ -303,12 +306,10 @@ impl<'a> Planner<'a> {
         )
     }
 
-    #[inline(never)]
     pub(crate) fn string(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
         expect(self.expr(e, depth)?, Family::String, &DataType::Utf8, role)
     }
 
-    #[inline(never)]
     fn compare(&self, op: CmpOp, a: &Expr, b: &Expr, d: usize, e: &Expr) -> Result<Typed, String> {
         let (items, ty) = unify(vec![self.expr(a, d)?, self.expr(b, d)?])?;
         if ty == DataType::Null {
@@ -325,6 +326,7 @@ impl<'a> Planner<'a> {
         self.make(Node::Compare(op, l, r), DataType::Boolean, e)
     }
 
+    // On every operator chain's recursion path: dispatches only.
     #[inline(never)]
     fn binary(
         &self,
@@ -355,28 +357,61 @@ impl<'a> Planner<'a> {
             _ => None,
         };
         if let Some(arith) = arith {
-            let (l, r) = (self.expr(left, d)?, self.expr(right, d)?);
-            return self.arith(arith, l, r, e);
+            return self.arith_expr(arith, left, right, d, e);
         }
         match op {
-            BinaryOperator::And | BinaryOperator::Or => {
-                let l = Box::new(self.boolean(left, d, &format!("each operand of {op}"))?);
-                let r = Box::new(self.boolean(right, d, &format!("each operand of {op}"))?);
-                let node = if *op == BinaryOperator::And {
-                    Node::And(l, r)
-                } else {
-                    Node::Or(l, r)
-                };
-                self.make(node, DataType::Boolean, e)
-            }
+            BinaryOperator::And => self.logical(true, left, right, d, e),
+            BinaryOperator::Or => self.logical(false, left, right, d, e),
             other => Err(format!("`{e}`: the operator {other} is not supported")),
         }
+    }
+
+    // Kept apart from `binary`, and holding only boxes while it recurses:
+    // long AND/OR chains recurse through here once per operator.
+    #[inline(never)]
+    fn logical(
+        &self,
+        and: bool,
+        left: &Expr,
+        right: &Expr,
+        d: usize,
+        e: &Expr,
+    ) -> Result<Typed, String> {
+        let role = if and {
+            "each operand of AND"
+        } else {
+            "each operand of OR"
+        };
+        let l = self.boolean_boxed(left, d, role)?;
+        let r = self.boolean_boxed(right, d, role)?;
+        let node = if and { Node::And(l, r) } else { Node::Or(l, r) };
+        self.make(node, DataType::Boolean, e)
+    }
+
+    // Boxes as soon as the operand is planned, so `logical` holds pointers.
+    #[inline(never)]
+    fn boolean_boxed(&self, e: &Expr, depth: usize, role: &str) -> Result<Box<Typed>, String> {
+        self.boolean(e, depth, role).map(Box::new)
+    }
+
+    // Chains of `+` recurse through here: kept out of `binary`.
+    #[inline(never)]
+    fn arith_expr(
+        &self,
+        op: ArithOp,
+        left: &Expr,
+        right: &Expr,
+        d: usize,
+        e: &Expr,
+    ) -> Result<Typed, String> {
+        let l = self.expr(left, d)?;
+        let r = self.expr(right, d)?;
+        self.arith(op, l, r, e)
     }
 
     /// Integers compute in BIGINT and `/` of integers in DOUBLE; a DOUBLE
     /// makes both sides DOUBLE; otherwise DECIMAL with Arrow's result
     /// precision and scale.
-    #[inline(never)]
     pub(crate) fn arith(&self, op: ArithOp, l: Typed, r: Typed, e: &Expr) -> Result<Typed, String> {
         for side in [&l, &r] {
             if !(types::is_numeric(&side.ty) || side.ty == DataType::Null) {
@@ -405,7 +440,6 @@ impl<'a> Planner<'a> {
         self.make(Node::Arith(op, l, r), ty, e)
     }
 
-    #[inline(never)]
     fn unary(&self, op: &UnaryOperator, x: &Expr, d: usize, e: &Expr) -> Result<Typed, String> {
         match op {
             UnaryOperator::Not => {
@@ -429,7 +463,6 @@ impl<'a> Planner<'a> {
         }
     }
 
-    #[inline(never)]
     fn case(
         &self,
         operand: Option<&Expr>,
