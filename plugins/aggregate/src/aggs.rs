@@ -1,0 +1,319 @@
+//! Aggregate functions over the rows of a joined input, grouped by key.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int64Array, StringArray,
+    UInt32Array, UInt64Array,
+};
+use arrow_cast::{CastOptions, cast_with_options};
+use arrow_row::{RowConverter, SortField};
+use arrow_schema::{DECIMAL128_MAX_PRECISION, DataType};
+use lfhost_plugin_sdk::Error;
+
+use crate::options::Function;
+
+/// The largest magnitude of a DECIMAL(38, s) value's digits.
+const MAX_DECIMAL38: i128 = 10i128.pow(38) - 1;
+
+fn is_float(t: &DataType) -> bool {
+    matches!(t, DataType::Float16 | DataType::Float32 | DataType::Float64)
+}
+
+fn decimal_scale(t: &DataType) -> Option<i8> {
+    match t {
+        DataType::Decimal32(_, s) | DataType::Decimal64(_, s) | DataType::Decimal128(_, s) => {
+            Some(*s)
+        }
+        _ => None,
+    }
+}
+
+/// The result type of `function` over a column of type `input` (`None`: rows).
+pub fn natural_type(function: Function, input: Option<&DataType>) -> Result<DataType, String> {
+    let Some(t) = input else {
+        return Ok(DataType::Int64);
+    };
+    let numeric = t.is_integer() || is_float(t) || decimal_scale(t).is_some();
+    let encodable = RowConverter::supports_fields(&[SortField::new(t.clone())]);
+    match function {
+        Function::Count => Ok(DataType::Int64),
+        Function::CountDistinct if encodable => Ok(DataType::Int64),
+        Function::Min | Function::Max if encodable && !t.is_nested() => Ok(t.clone()),
+        Function::Sum if t.is_integer() => Ok(DataType::Int64),
+        Function::Sum if is_float(t) => Ok(DataType::Float64),
+        Function::Sum if decimal_scale(t).is_some() => Ok(DataType::Decimal128(
+            DECIMAL128_MAX_PRECISION,
+            decimal_scale(t).unwrap_or(0),
+        )),
+        Function::Avg if numeric => Ok(DataType::Float64),
+        _ => Err(format!(
+            "`{}` does not apply to a column of type {t}",
+            function.name()
+        )),
+    }
+}
+
+fn strict() -> CastOptions<'static> {
+    CastOptions {
+        safe: false,
+        ..Default::default()
+    }
+}
+
+/// The `default` option as one value of `output`; `None` for JSON null.
+pub fn default_value(
+    value: &serde_json::Value,
+    output: &DataType,
+) -> Result<Option<ArrayRef>, String> {
+    use serde_json::Value;
+    let single: ArrayRef = match value {
+        Value::Null => return Ok(None),
+        Value::Bool(b) => Arc::new(BooleanArray::from(vec![*b])),
+        Value::String(s) => Arc::new(StringArray::from(vec![s.as_str()])),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Arc::new(Int64Array::from(vec![i])),
+            (_, Some(u), _) => Arc::new(UInt64Array::from(vec![u])),
+            (_, _, Some(f)) => Arc::new(Float64Array::from(vec![f])),
+            _ => return Err(format!("{n} is not a number this stage reads")),
+        },
+        _ => return Err("must be a number, a string, a boolean or null".into()),
+    };
+    let cast = cast_with_options(&single, output, &strict())
+        .map_err(|e| format!("{value} is not a value of type {output}: {e}"))?;
+    if cast.null_count() > 0 {
+        return Err(format!("{value} is not a value of type {output}"));
+    }
+    Ok(Some(cast))
+}
+
+/// Joined rows grouped: the group of each row (`None`: no base row has
+/// its key) and the number of groups.
+pub struct Groups<'a> {
+    pub of_row: &'a [Option<u32>],
+    pub count: usize,
+}
+
+/// `function` per group, in its natural type; NULL for a group without a
+/// (non-null) value, except counts, which are 0.
+pub fn compute(
+    function: Function,
+    column: Option<&ArrayRef>,
+    groups: &Groups,
+    name: &str,
+) -> Result<ArrayRef, Error> {
+    let Some(column) = column else {
+        let mut counts = vec![0i64; groups.count];
+        for g in groups.of_row.iter().flatten() {
+            counts[*g as usize] += 1;
+        }
+        return Ok(Arc::new(Int64Array::from(counts)));
+    };
+    match function {
+        Function::Count => {
+            let mut counts = vec![0i64; groups.count];
+            for (row, g) in groups.of_row.iter().enumerate() {
+                if let Some(g) = g
+                    && column.is_valid(row)
+                {
+                    counts[*g as usize] += 1;
+                }
+            }
+            Ok(Arc::new(Int64Array::from(counts)))
+        }
+        Function::CountDistinct => count_distinct(column, groups),
+        Function::Min | Function::Max => extreme(column, groups, function == Function::Max),
+        Function::Sum | Function::Avg => {
+            let sums = Sums::new(column, groups, name)?;
+            if function == Function::Avg {
+                Ok(sums.avg())
+            } else {
+                sums.sum(name)
+            }
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::internal(e.to_string())
+}
+
+fn count_distinct(column: &ArrayRef, groups: &Groups) -> Result<ArrayRef, Error> {
+    let converter =
+        RowConverter::new(vec![SortField::new(column.data_type().clone())]).map_err(internal)?;
+    let rows = converter
+        .convert_columns(std::slice::from_ref(column))
+        .map_err(internal)?;
+    let mut seen = HashSet::new();
+    let mut counts = vec![0i64; groups.count];
+    for (row, g) in groups.of_row.iter().enumerate() {
+        if let Some(g) = g
+            && column.is_valid(row)
+            && seen.insert((*g, rows.row(row)))
+        {
+            counts[*g as usize] += 1;
+        }
+    }
+    Ok(Arc::new(Int64Array::from(counts)))
+}
+
+fn extreme(column: &ArrayRef, groups: &Groups, max: bool) -> Result<ArrayRef, Error> {
+    let converter =
+        RowConverter::new(vec![SortField::new(column.data_type().clone())]).map_err(internal)?;
+    let rows = converter
+        .convert_columns(std::slice::from_ref(column))
+        .map_err(internal)?;
+    let mut best: Vec<Option<u32>> = vec![None; groups.count];
+    for (row, g) in groups.of_row.iter().enumerate() {
+        let Some(g) = g else { continue };
+        if column.is_null(row) {
+            continue;
+        }
+        let slot = &mut best[*g as usize];
+        let better = match slot {
+            None => true,
+            Some(b) => {
+                let (new, old) = (rows.row(row), rows.row(*b as usize));
+                if max { new > old } else { new < old }
+            }
+        };
+        if better {
+            *slot = Some(row as u32);
+        }
+    }
+    arrow_select::take::take(column.as_ref(), &UInt32Array::from(best), None).map_err(internal)
+}
+
+/// Per group: the sum of the non-null values and their number.
+enum Sums {
+    /// Integers and decimals (at `scale`), exactly.
+    Exact {
+        sums: Vec<i128>,
+        counts: Vec<i64>,
+        scale: Option<i8>,
+    },
+    Float {
+        sums: Vec<f64>,
+        counts: Vec<i64>,
+    },
+}
+
+impl Sums {
+    fn new(column: &ArrayRef, groups: &Groups, name: &str) -> Result<Sums, Error> {
+        let t = column.data_type();
+        let mut counts = vec![0i64; groups.count];
+        let cast = |to: &DataType| {
+            cast_with_options(column, to, &strict())
+                .map_err(|e| Error::data(format!("`{name}`: cannot read {t} as {to}: {e}")))
+        };
+        let rows = groups.of_row.iter().enumerate();
+        if is_float(t) {
+            let values = cast(&DataType::Float64)?;
+            let values = values.as_primitive::<Float64Type>();
+            let mut sums = vec![0f64; groups.count];
+            for (row, g) in rows {
+                if let Some(g) = g
+                    && values.is_valid(row)
+                {
+                    sums[*g as usize] += values.value(row);
+                    counts[*g as usize] += 1;
+                }
+            }
+            return Ok(Sums::Float { sums, counts });
+        }
+        let scale = decimal_scale(t);
+        let values: Vec<Option<i128>> = match scale {
+            Some(s) => {
+                let a = cast(&DataType::Decimal128(DECIMAL128_MAX_PRECISION, s))?;
+                a.as_primitive::<Decimal128Type>().iter().collect()
+            }
+            None => {
+                let a = cast(&DataType::Int64)?;
+                let a = a.as_primitive::<Int64Type>();
+                a.iter().map(|v| v.map(i128::from)).collect()
+            }
+        };
+        let mut sums = vec![0i128; groups.count];
+        for (row, g) in rows {
+            if let (Some(g), Some(v)) = (g, values[row]) {
+                let g = *g as usize;
+                sums[g] = sums[g]
+                    .checked_add(v)
+                    .ok_or_else(|| Error::data(format!("`{name}`: the sum overflows")))?;
+                counts[g] += 1;
+            }
+        }
+        Ok(Sums::Exact {
+            sums,
+            counts,
+            scale,
+        })
+    }
+
+    fn sum(self, name: &str) -> Result<ArrayRef, Error> {
+        let overflow = || Error::data(format!("`{name}`: the sum overflows"));
+        Ok(match self {
+            Sums::Float { sums, counts } => Arc::new(Float64Array::from_iter(
+                sums.into_iter()
+                    .zip(counts)
+                    .map(|(s, c)| (c > 0).then_some(s)),
+            )),
+            Sums::Exact {
+                sums,
+                counts,
+                scale: None,
+            } => {
+                let values = sums
+                    .into_iter()
+                    .zip(counts)
+                    .map(|(s, c)| match c {
+                        0 => Ok(None),
+                        _ => i64::try_from(s).map(Some).map_err(|_| overflow()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Arc::new(Int64Array::from(values))
+            }
+            Sums::Exact {
+                sums,
+                counts,
+                scale: Some(scale),
+            } => {
+                let values = sums
+                    .into_iter()
+                    .zip(counts)
+                    .map(|(s, c)| match c {
+                        0 => Ok(None),
+                        _ if s.abs() > MAX_DECIMAL38 => Err(overflow()),
+                        _ => Ok(Some(s)),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let array = Decimal128Array::from(values)
+                    .with_precision_and_scale(DECIMAL128_MAX_PRECISION, scale)
+                    .map_err(internal)?;
+                Arc::new(array)
+            }
+        })
+    }
+
+    fn avg(self) -> ArrayRef {
+        let (sums, counts): (Vec<f64>, Vec<i64>) = match self {
+            Sums::Float { sums, counts } => (sums, counts),
+            Sums::Exact {
+                sums,
+                counts,
+                scale,
+            } => {
+                let unit = 10f64.powi(i32::from(scale.unwrap_or(0)));
+                (sums.into_iter().map(|s| s as f64 / unit).collect(), counts)
+            }
+        };
+        Arc::new(Float64Array::from_iter(
+            sums.into_iter()
+                .zip(counts)
+                .map(|(s, c)| (c > 0).then(|| s / c as f64)),
+        ))
+    }
+}

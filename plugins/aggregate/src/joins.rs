@@ -1,0 +1,135 @@
+//! One join's output columns for the (sorted) base rows.
+
+use std::collections::HashMap;
+
+use arrow_arith::boolean::is_not_null;
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar, UInt32Array};
+use arrow_cast::{CastOptions, cast_with_options};
+use arrow_row::{Row, Rows};
+use arrow_select::take::take;
+use arrow_select::zip::zip;
+use lfhost_plugin_sdk::Error;
+
+use crate::aggs::{Groups, compute};
+use crate::keys;
+use crate::options::How;
+use crate::plan::{AggPlan, JoinKind, JoinPlan};
+
+pub struct Joined {
+    pub columns: Vec<ArrayRef>,
+    /// For an inner join: the base rows that have a match.
+    pub matched: Option<BooleanArray>,
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::internal(e.to_string())
+}
+
+pub fn join_columns(
+    join: &JoinPlan,
+    base: &RecordBatch,
+    table: &RecordBatch,
+) -> Result<Joined, Error> {
+    let converter = keys::converter(&join.key_types)?;
+    let (brows, bcomplete) = keys::encode(&converter, base, &join.base_keys, &join.key_types)?;
+    let (jrows, jcomplete) = keys::encode(&converter, table, &join.join_keys, &join.key_types)?;
+    let (columns, matched) = match &join.kind {
+        JoinKind::Lookup(kept) => {
+            let mut index: HashMap<Row<'_>, u32> = HashMap::new();
+            for r in (0..table.num_rows()).filter(|&r| jcomplete[r]) {
+                if index.insert(jrows.row(r), r as u32).is_some() {
+                    return Err(Error::data(format!(
+                        "`{}` has more than one row for {} (a lookup needs at most one)",
+                        join.source.input,
+                        keys::render(table, &join.join_keys, r)
+                    )));
+                }
+            }
+            let found = UInt32Array::from(probe(&brows, &bcomplete, &index));
+            let columns = kept
+                .iter()
+                .map(|&c| take(table.column(c).as_ref(), &found, None))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(internal)?;
+            (columns, is_not_null(&found).map_err(internal)?)
+        }
+        JoinKind::Aggregates(aggs) => {
+            // One group per distinct base key; joined rows of other keys are left out.
+            let mut ids: HashMap<Row<'_>, u32> = HashMap::new();
+            for r in (0..base.num_rows()).filter(|&r| bcomplete[r]) {
+                let next = ids.len() as u32;
+                ids.entry(brows.row(r)).or_insert(next);
+            }
+            let of_base = UInt32Array::from(probe(&brows, &bcomplete, &ids));
+            let of_row = probe(&jrows, &jcomplete, &ids);
+            let groups = Groups {
+                of_row: &of_row,
+                count: ids.len(),
+            };
+            let mut sizes = vec![0u32; groups.count];
+            for g in of_row.iter().flatten() {
+                sizes[*g as usize] += 1;
+            }
+            let matched: BooleanArray = of_base
+                .iter()
+                .map(|g| Some(g.is_some_and(|g| sizes[g as usize] > 0)))
+                .collect();
+            let columns = aggs
+                .iter()
+                .map(|agg| aggregate(agg, table, &groups, &of_base))
+                .collect::<Result<Vec<_>, _>>()?;
+            (columns, matched)
+        }
+    };
+    Ok(Joined {
+        columns,
+        matched: (join.how == How::Inner).then_some(matched),
+    })
+}
+
+/// The value `map` has for each complete key of `rows`.
+fn probe(rows: &Rows, complete: &[bool], map: &HashMap<Row<'_>, u32>) -> Vec<Option<u32>> {
+    (0..rows.num_rows())
+        .map(|r| {
+            if complete[r] {
+                map.get(&rows.row(r)).copied()
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// One aggregate per base row: computed per group, spread over the base
+/// rows, cast to its type, NULLs replaced by its default.
+fn aggregate(
+    agg: &AggPlan,
+    table: &RecordBatch,
+    groups: &Groups,
+    of_base: &UInt32Array,
+) -> Result<ArrayRef, Error> {
+    let column = agg.column.map(|c| table.column(c));
+    let per_group = compute(agg.function, column, groups, &agg.name)?;
+    let values = take(per_group.as_ref(), of_base, None).map_err(internal)?;
+    let values = if values.data_type() == &agg.output {
+        values
+    } else {
+        let strict = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
+        cast_with_options(&values, &agg.output, &strict).map_err(|e| {
+            Error::data(format!(
+                "`{}`: a value does not fit {}: {e}",
+                agg.name, agg.output
+            ))
+        })?
+    };
+    match &agg.default {
+        Some(default) if values.null_count() > 0 => {
+            let mask = is_not_null(&values).map_err(internal)?;
+            zip(&mask, &values, &Scalar::new(default.clone())).map_err(internal)
+        }
+        _ => Ok(values),
+    }
+}
