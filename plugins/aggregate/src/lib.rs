@@ -6,7 +6,7 @@
 //! The host pushes every row of every input, then calls `finish`; the stage
 //! keeps only the columns it uses (and rows its filters pass) and emits the
 //! whole table, sorted by the base key. Filters are SQL conditions planned
-//! by the `expectations` engine. [`Engine`] does the work without the host;
+//! by the expectations plugin's SQL engine (`sql-engine`). [`Engine`] does the work without the host;
 //! [`AggregateStage`] wires it to it.
 //!
 //! # Counters

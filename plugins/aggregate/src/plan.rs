@@ -6,8 +6,8 @@ use std::sync::Arc;
 use arrow_array::ArrayRef;
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use expectations::{Predicate, plan_predicate};
 use lfhost_plugin_sdk::{Error, parse_options};
+use sql_engine::{Predicate, plan_predicate};
 
 use crate::aggs::{default_value, natural_type};
 use crate::options::{self, Function, How, Options};

@@ -1,0 +1,291 @@
+//! Keeps what the merge needs of every pushed row, compactly: the stored
+//! columns as Arrow arrays (copied out of the pushed batches, whose other
+//! columns are then freed), whether the row is a delete (one bit), and its
+//! file as a small number.
+
+use std::collections::HashMap;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch, new_empty_array};
+use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_schema::DataType;
+use lfhost_plugin_sdk::Error;
+
+use crate::plan::Plan;
+
+/// Pushed slices of a column are copied into one array every this many:
+/// a slice shares its buffer with the whole pushed batch.
+const COMPACT_EVERY: usize = 16;
+
+/// The most rows a flow takes: row positions are 32-bit.
+pub const MAX_ROWS: usize = u32::MAX as usize;
+
+/// Every pushed row's stored columns, in push order.
+#[derive(Debug)]
+pub struct History {
+    /// The plan's `stored` columns.
+    pub columns: Vec<ArrayRef>,
+    deletes: Option<BooleanBuffer>,
+    /// Per row, the rank of its file among all files (byte-wise order of
+    /// the paths, NULL first); empty without a source file column.
+    pub file_ranks: Vec<u32>,
+    pub len: usize,
+    pub delete_count: u64,
+}
+
+impl History {
+    pub fn is_delete(&self, row: usize) -> bool {
+        self.deletes.as_ref().is_some_and(|d| d.value(row))
+    }
+
+    pub fn file_rank(&self, row: usize) -> u32 {
+        self.file_ranks.get(row).copied().unwrap_or(0)
+    }
+}
+
+#[derive(Debug)]
+pub struct Collector {
+    columns: Vec<Chunks>,
+    deletes: BooleanBufferBuilder,
+    delete_count: u64,
+    files: Files,
+    rows: usize,
+}
+
+impl Collector {
+    pub fn new(plan: &Plan) -> Collector {
+        Collector {
+            columns: plan.stored.iter().map(|_| Chunks::default()).collect(),
+            deletes: BooleanBufferBuilder::new(0),
+            delete_count: 0,
+            files: Files::default(),
+            rows: 0,
+        }
+    }
+
+    pub fn push(&mut self, plan: &Plan, batch: &RecordBatch) -> Result<(), Error> {
+        check_schema(plan, batch)?;
+        let len = batch.num_rows();
+        if len == 0 {
+            return Ok(());
+        }
+        if self.rows + len > MAX_ROWS {
+            return Err(Error::data(format!(
+                "the input has more than {MAX_ROWS} rows"
+            )));
+        }
+        check_not_null(plan, batch, self.rows)?;
+        if let Some(predicate) = &plan.deletes {
+            let deletes = predicate
+                .evaluate_true(batch)
+                .map_err(|e| Error::internal(format!("apply_as_deletes: {e}")))?;
+            self.delete_count += deletes.true_count() as u64;
+            self.deletes.append_buffer(deletes.values());
+        }
+        if let Some(file) = plan.source_file {
+            self.files.intern_column(batch.column(file).as_ref())?;
+        }
+        for (chunks, &index) in self.columns.iter_mut().zip(&plan.stored) {
+            chunks.push(batch.column(index).clone())?;
+        }
+        self.rows += len;
+        Ok(())
+    }
+
+    /// Every row pushed, as one array per stored column.
+    pub fn finish(self, plan: &Plan) -> Result<History, Error> {
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for (chunks, &index) in self.columns.into_iter().zip(&plan.stored) {
+            columns.push(chunks.finish(plan.input.field(index).data_type())?);
+        }
+        let mut deletes = self.deletes;
+        Ok(History {
+            columns,
+            deletes: plan.deletes.as_ref().map(|_| deletes.finish()),
+            file_ranks: self.files.into_ranks(),
+            len: self.rows,
+            delete_count: self.delete_count,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct Chunks {
+    /// Arrays of their own.
+    done: Vec<ArrayRef>,
+    /// Slices of pushed batches.
+    pending: Vec<ArrayRef>,
+}
+
+impl Chunks {
+    fn push(&mut self, array: ArrayRef) -> Result<(), Error> {
+        self.pending.push(array);
+        if self.pending.len() >= COMPACT_EVERY {
+            let copy = concat(&self.pending)?;
+            self.done.push(copy);
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, data_type: &DataType) -> Result<ArrayRef, Error> {
+        self.done.append(&mut self.pending);
+        match self.done.len() {
+            0 => Ok(new_empty_array(data_type)),
+            1 => Ok(self.done.remove(0)),
+            _ => concat(&self.done),
+        }
+    }
+}
+
+fn concat(arrays: &[ArrayRef]) -> Result<ArrayRef, Error> {
+    let refs: Vec<&dyn Array> = arrays.iter().map(AsRef::as_ref).collect();
+    arrow_select::concat::concat(&refs).map_err(|e| Error::internal(format!("buffering rows: {e}")))
+}
+
+/// Interns file paths: each distinct path gets a number, in first-seen order.
+#[derive(Debug, Default)]
+struct Files {
+    ids: HashMap<String, u32>,
+    names: Vec<Option<String>>,
+    null_id: Option<u32>,
+    /// Per row, the id of its file.
+    rows: Vec<u32>,
+}
+
+impl Files {
+    fn intern_column(&mut self, array: &dyn Array) -> Result<(), Error> {
+        match array.data_type() {
+            DataType::Utf8 => self.intern_all(array.as_string::<i32>().iter()),
+            DataType::LargeUtf8 => self.intern_all(array.as_string::<i64>().iter()),
+            DataType::Utf8View => self.intern_all(array.as_string_view().iter()),
+            other => {
+                return Err(Error::internal(format!(
+                    "the source file column is {other}, not a string"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn intern_all<'a>(&mut self, values: impl Iterator<Item = Option<&'a str>>) {
+        let mut last: Option<(&'a str, u32)> = None;
+        for value in values {
+            let id = match (value, last) {
+                (Some(v), Some((l, id))) if v == l => id,
+                (Some(v), _) => {
+                    let id = self.id(v);
+                    last = Some((v, id));
+                    id
+                }
+                (None, _) => self.null_id(),
+            };
+            self.rows.push(id);
+        }
+    }
+
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(Some(name.to_string()));
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn null_id(&mut self) -> u32 {
+        *self.null_id.get_or_insert_with(|| {
+            self.names.push(None);
+            (self.names.len() - 1) as u32
+        })
+    }
+
+    /// Per row, its file's rank in byte-wise order of the paths (NULL first).
+    fn into_ranks(self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (r, &id) in order.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        let mut rows = self.rows;
+        for id in &mut rows {
+            *id = rank[*id as usize];
+        }
+        rows
+    }
+}
+
+fn check_schema(plan: &Plan, batch: &RecordBatch) -> Result<(), Error> {
+    let expected = plan.input.fields();
+    let got = batch.schema();
+    let same = got.fields().len() == expected.len()
+        && got
+            .fields()
+            .iter()
+            .zip(expected.iter())
+            .all(|(g, e)| g.name() == e.name() && g.data_type() == e.data_type());
+    if same {
+        Ok(())
+    } else {
+        Err(Error::data(format!(
+            "a batch's columns ({}) differ from the planned input ({})",
+            describe(got.fields()),
+            describe(expected)
+        )))
+    }
+}
+
+fn describe(fields: &arrow_schema::Fields) -> String {
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{} {}", f.name(), f.data_type()))
+        .collect();
+    parts.join(", ")
+}
+
+/// A NULL key or sequence cannot be placed: the table's expectations drop
+/// such rows before they get here.
+fn check_not_null(plan: &Plan, batch: &RecordBatch, first_row: usize) -> Result<(), Error> {
+    let key_columns: Vec<usize> = plan.keys.iter().map(|&k| plan.stored[k]).collect();
+    let sequence = plan.stored[plan.sequence];
+    for &column in key_columns.iter().chain([&sequence]) {
+        let array = batch.column(column);
+        if array.null_count() == 0 {
+            continue;
+        }
+        let Some(row) = (0..array.len()).find(|&r| array.is_null(r)) else {
+            continue;
+        };
+        let what = if column == sequence {
+            "sequence"
+        } else {
+            "key"
+        };
+        return Err(Error::data(format!(
+            "row {} of the input (0-based, in ingestion order; key {}) has a NULL {what} `{}`",
+            first_row + row,
+            render_key(plan, batch, &key_columns, row),
+            plan.input.field(column).name()
+        )));
+    }
+    Ok(())
+}
+
+fn render_key(plan: &Plan, batch: &RecordBatch, key_columns: &[usize], row: usize) -> String {
+    let options = FormatOptions::default().with_null("NULL");
+    let parts: Vec<String> = key_columns
+        .iter()
+        .map(|&c| {
+            // A value Arrow cannot render (a timestamp in a named zone
+            // without chrono-tz) shows as `?`.
+            let value = ArrayFormatter::try_new(batch.column(c).as_ref(), &options)
+                .and_then(|f| f.value(row).try_to_string())
+                .unwrap_or_else(|_| "?".to_string());
+            format!("{}={value}", plan.input.field(c).name())
+        })
+        .collect();
+    parts.join(", ")
+}
