@@ -231,11 +231,16 @@ impl Descriptor {
 }
 
 /// Exports a [`Stage`] implementation as the plugin's component interface.
+///
+/// Expands to nothing outside wasm: the component's export names are not
+/// valid native symbols, and native builds (unit tests) need no exports.
 #[macro_export]
 macro_rules! export_stage {
     ($stage:ty) => {
+        #[cfg(target_family = "wasm")]
         struct __LfhostStageExport;
 
+        #[cfg(target_family = "wasm")]
         impl $crate::bindings::exports::lfhost::plugin::stage::Guest for __LfhostStageExport {
             type Flow = $crate::FlowAdapter<$stage>;
 
@@ -254,6 +259,7 @@ macro_rules! export_stage {
             }
         }
 
+        #[cfg(target_family = "wasm")]
         $crate::bindings::export!(__LfhostStageExport with_types_in $crate::bindings);
     };
 }

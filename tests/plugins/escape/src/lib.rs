@@ -1,6 +1,9 @@
 //! Reaches for what a plugin must not have: a file, the wall clock and a
 //! socket. Merely importing those interfaces makes lfhost refuse to load it.
 
+// Only the wasm build exports the stage; natively nothing uses it.
+#![cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+
 use std::io::Read;
 use std::sync::Arc;
 
