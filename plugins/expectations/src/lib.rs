@@ -37,22 +37,13 @@
 //! count rows too: for `unique`, the rows whose key another row shares; for
 //! `row_count`, every row when the count is out of bounds.
 
-mod arith;
-mod calls;
-mod coerce;
 mod engine;
-mod eval;
-mod functions;
+// The SQL engine lives in its own crate so other plugins can use it too.
+use sql_engine::{coerce, eval, parse, planner, predicate, typed, types, value};
 mod options;
-mod parse;
-mod planner;
-mod predicate;
 mod render;
 mod run;
 mod table_rules;
-mod typed;
-mod types;
-mod value;
 
 #[cfg(test)]
 mod tests;

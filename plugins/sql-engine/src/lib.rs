@@ -3,35 +3,19 @@
 //! [`plan_predicate`] parses and type-checks one boolean expression against
 //! a schema, [`Predicate::evaluate`] runs it over batches.
 //!
-//! The sources are the expectations plugin's own (one copy, compiled here
-//! as well): its engine modules do not depend on the rest of that crate.
-//! Moving them here for good, with `expectations` depending on this crate,
-//! is the tidier layout; until then the `#[path]`s below keep one source.
+//! The `expectations` plugin is built on it too; its modules are public so
+//! that plugin can plan and evaluate whole expectation sets.
 
-// Parts of the engine only the expectations stage itself calls.
-#![allow(dead_code)]
-
-#[path = "../../expectations/src/arith.rs"]
-mod arith;
-#[path = "../../expectations/src/calls.rs"]
-mod calls;
-#[path = "../../expectations/src/coerce.rs"]
-mod coerce;
-#[path = "../../expectations/src/eval.rs"]
-mod eval;
-#[path = "../../expectations/src/functions.rs"]
-mod functions;
-#[path = "../../expectations/src/parse.rs"]
-mod parse;
-#[path = "../../expectations/src/planner.rs"]
-mod planner;
-#[path = "../../expectations/src/predicate.rs"]
-mod predicate;
-#[path = "../../expectations/src/typed.rs"]
-mod typed;
-#[path = "../../expectations/src/types.rs"]
-mod types;
-#[path = "../../expectations/src/value.rs"]
-mod value;
+pub mod arith;
+pub mod calls;
+pub mod coerce;
+pub mod eval;
+pub mod functions;
+pub mod parse;
+pub mod planner;
+pub mod predicate;
+pub mod typed;
+pub mod types;
+pub mod value;
 
 pub use predicate::{Predicate, plan_predicate};

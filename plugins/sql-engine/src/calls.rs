@@ -17,7 +17,7 @@ const FUNCTIONS: &str = "length (char_length), lower, upper, trim, ltrim, rtrim,
                          regexp_like, coalesce";
 
 impl Planner<'_> {
-    pub(crate) fn function(&self, f: &Function, d: usize, e: &Expr) -> Result<Typed, String> {
+    pub fn function(&self, f: &Function, d: usize, e: &Expr) -> Result<Typed, String> {
         let name = match f.name.0.as_slice() {
             [ObjectNamePart::Identifier(ident)] => ident.value.to_lowercase(),
             _ => {
@@ -122,7 +122,7 @@ impl Planner<'_> {
 
 /// String operators and functions that are syntax of their own.
 impl Planner<'_> {
-    pub(crate) fn like(
+    pub fn like(
         &self,
         x: &Expr,
         pattern: &Expr,
@@ -148,7 +148,7 @@ impl Planner<'_> {
         self.make(node, DataType::Boolean, e)
     }
 
-    pub(crate) fn regex(
+    pub fn regex(
         &self,
         input: Typed,
         pattern: Typed,
@@ -174,7 +174,7 @@ impl Planner<'_> {
         self.make(node, DataType::Boolean, e)
     }
 
-    pub(crate) fn substring(
+    pub fn substring(
         &self,
         input: Typed,
         start: Typed,
@@ -205,7 +205,7 @@ impl Planner<'_> {
         self.make(node, DataType::Utf8, e)
     }
 
-    pub(crate) fn trim(
+    pub fn trim(
         &self,
         input: Typed,
         chars: Option<Typed>,

@@ -33,7 +33,7 @@ impl<'a> Planner<'a> {
     // The SQL text of a node is rendered after its operands are planned, so
     // that an over-deep expression is rejected before anything recurses
     // through all of it.
-    pub(crate) fn expr(&self, e: &Expr, depth: usize) -> Result<Typed, String> {
+    pub fn expr(&self, e: &Expr, depth: usize) -> Result<Typed, String> {
         if depth > MAX_DEPTH {
             return Err(format!(
                 "the expression nests more than {MAX_DEPTH} levels deep"
@@ -279,7 +279,7 @@ impl<'a> Planner<'a> {
     }
 
     /// Builds a node, folding it into a constant when all its operands are.
-    pub(crate) fn make(&self, node: Node, ty: DataType, e: &Expr) -> Result<Typed, String> {
+    pub fn make(&self, node: Node, ty: DataType, e: &Expr) -> Result<Typed, String> {
         let typed = Typed::new(node, ty, e.to_string());
         let children = typed.children();
         if children.is_empty() || !children.iter().all(|c| c.is_const()) {
@@ -297,7 +297,7 @@ impl<'a> Planner<'a> {
 
     // On the AND/OR recursion path (see `logical`): kept a small frame.
     #[inline(never)]
-    pub(crate) fn boolean(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
+    pub fn boolean(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
         expect(
             self.expr(e, depth)?,
             Family::Boolean,
@@ -306,7 +306,7 @@ impl<'a> Planner<'a> {
         )
     }
 
-    pub(crate) fn string(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
+    pub fn string(&self, e: &Expr, depth: usize, role: &str) -> Result<Typed, String> {
         expect(self.expr(e, depth)?, Family::String, &DataType::Utf8, role)
     }
 
@@ -412,7 +412,7 @@ impl<'a> Planner<'a> {
     /// Integers compute in BIGINT and `/` of integers in DOUBLE; a DOUBLE
     /// makes both sides DOUBLE; otherwise DECIMAL with Arrow's result
     /// precision and scale.
-    pub(crate) fn arith(&self, op: ArithOp, l: Typed, r: Typed, e: &Expr) -> Result<Typed, String> {
+    pub fn arith(&self, op: ArithOp, l: Typed, r: Typed, e: &Expr) -> Result<Typed, String> {
         for side in [&l, &r] {
             if !(types::is_numeric(&side.ty) || side.ty == DataType::Null) {
                 return Err(format!(
