@@ -61,6 +61,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// Prints the first rows of a table of the pipeline.
+    Head {
+        file: PathBuf,
+        /// The table, e.g. gold_customer_orders.
+        table: String,
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// How many rows.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        rows: usize,
+    },
     /// Tools for plugin authors.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -178,6 +189,29 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
                         table.plugin.name()
                     );
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Head {
+            file,
+            table,
+            vars,
+            rows,
+        } => {
+            let pipeline = Pipeline::load(&file, &vars)?;
+            if !pipeline.tables.contains_key(&table) && table != event_log::TABLE {
+                anyhow::bail!("no table `{table}` in {}", file.display());
+            }
+            let location = pipeline.table_location(&table);
+            let (batches, total) = lfhost::storage::reader::head(&location, rows).await?;
+            if batches.is_empty() {
+                println!("{table}: no rows ({location})");
+            } else {
+                println!(
+                    "{table}: first {} of {total} rows",
+                    batches.iter().map(|b| b.num_rows()).sum::<usize>()
+                );
+                println!("{}", arrow_cast::pretty::pretty_format_batches(&batches)?);
             }
             Ok(ExitCode::SUCCESS)
         }

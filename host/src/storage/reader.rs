@@ -60,3 +60,34 @@ pub async fn stream_files(
     }
     Ok(rows)
 }
+
+/// The first `rows` rows of the table at `location` (in data file order)
+/// and the table's total row count.
+pub async fn head(
+    location: &crate::config::Location,
+    rows: usize,
+) -> Result<(Vec<RecordBatch>, u64), StorageError> {
+    let Some(table) = super::delta::open(location).await? else {
+        return Err(StorageError::at(
+            location,
+            "no table here yet: run the pipeline first",
+        ));
+    };
+    let files = super::delta::data_files(&table).await?;
+    let (store, root) = super::open_store(location)?;
+    let (sender, mut receiver) = mpsc::channel(4);
+    let reader = tokio::spawn(stream_files(store, root, files, String::new(), sender));
+    let mut batches = Vec::new();
+    let mut total = 0u64;
+    let mut kept = 0usize;
+    while let Some((_, batch)) = receiver.recv().await {
+        total += batch.num_rows() as u64;
+        if kept < rows {
+            let take = (rows - kept).min(batch.num_rows());
+            batches.push(batch.slice(0, take));
+            kept += take;
+        }
+    }
+    reader.await.map_err(|e| StorageError::at(location, e))??;
+    Ok((batches, total))
+}
