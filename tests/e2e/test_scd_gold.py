@@ -36,6 +36,7 @@ import datetime as dt
 import io
 import json
 import os
+import random
 import re
 import shutil
 from collections import Counter
@@ -97,6 +98,7 @@ V = {
 }
 V["v1n"] = {**V["v1"], "state": None}  # NULL state
 V["v1e"] = {**V["v1"], "state": ""}  # empty string: not NULL
+V["v1s"] = {**V["v1"], "city": "Austin "}  # a trailing space is a different value
 
 
 def A(cid, op, when, version=None, omit=()):
@@ -121,6 +123,8 @@ def O(oid, cid, op, when, items=None, amount=None):
     }
 
 
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
 BIG = "9999999999.99"  # the largest Decimal(12, 2)
 MANY = 2_000_000_000  # two of them overflow Int32
 
@@ -150,6 +154,22 @@ EDGE = {
             C(5019, "INSERT", 10, "c5019-v1"),
             C(5020, "INSERT", 10, "c5020"),
             C(5021, "INSERT", 10, "c5021-v1"),
+            C(5022, "INSERT", 10, "c5022-t10"),
+            C(5022, "UPDATE", 30, "c5022-t30"),
+            C(5023, "INSERT", 10, "c5023-m"),
+            C(5024, "INSERT", 10, "c5024-m"),
+            C(5025, "UPDATE", "1970-01-01T00:00:01Z", "c5025-1970"),
+            C(5025, "INSERT", "1969-12-31T23:59:59Z", "c5025-1969"),
+            C(5026, "UPDATE", "9999-12-31T23:59:59.999999Z", "c5026-9999"),
+            C(5026, "INSERT", 10, "c5026-2026"),
+            C(5027, "INSERT", 10, "two\nlines, \"quoted\""),
+            C(5027, "UPDATE", 10, "c5027-last"),
+            C(5030, "UPDATE", 10, "c5030-first"),
+            C(5030, "INSERT", 10, "multi\r\nline"),
+            C(5029, "INSERT", 10, "c5029-m"),
+            C(0, "INSERT", 10, "c0"),
+            C(INT64_MAX, "INSERT", 10, "cmax"),
+            C(INT64_MIN, "INSERT", 10, "cmin"),
         ],
         "customers/edge-x.csv": [C(5017, "INSERT", 10, "c5017-x")],
         "customers/edge-z.csv": [C(5018, "INSERT", 10, "c5018-z")],
@@ -187,6 +207,29 @@ EDGE = {
             A(6017, "INSERT", "2026-02-01T02:10:00.1234569+02:00", "v1"),
             A(6017, "UPDATE", 20, "v2"),
             A(6018, "INSERT", 10, "v1"),
+            A(6020, "INSERT", 5, "v1"),
+            A(6020, "UPDATE", 10, "v2"),
+            A(6021, "INSERT", 10, "v1"),
+            A(6021, "UPDATE", 30, "v1"),
+            A(6022, "INSERT", 10, "v1"),
+            A(6022, "UPDATE", 30, "v1"),
+            A(6023, "INSERT", 10, "v1"),
+            A(6023, "DELETE", 20),
+            A(6023, "DELETE", 40),
+            A(6024, "INSERT", 10, "v1"),
+            A(6024, "UPDATE", 20, "v1"),
+            A(6025, "INSERT", "1969-12-31T23:59:59Z", "v1"),
+            A(6025, "UPDATE", "9999-12-31T23:59:59.999999Z", "v2"),
+            A(6026, "INSERT", 10, "v1"),
+            A(6026, "UPDATE", 20, "v1s"),
+            A(6027, "INSERT", 10, "v1"),
+            A(6027, "DELETE", 10),
+            A(6028, "UPDATE", "2026-02-01T00:10:00.000002Z", "v2"),
+            A(6028, "INSERT", "2026-02-01T00:10:00.000001Z", "v1"),
+            A(6028, "UPDATE", "2026-02-01T00:10:00.0000029Z", "v3"),
+            A(0, "INSERT", 10, "v1"),
+            A(INT64_MAX, "INSERT", 10, "v2"),
+            A(INT64_MIN, "INSERT", 10, "v3"),
             A(5013, "INSERT", 10, "v0"),
             A(5015, "INSERT", 10, "v1"),
             A(5016, "INSERT", 10, "v2"),
@@ -214,25 +257,30 @@ EDGE = {
             C(5002, "DELETE", 20, "c5002-del"),
             C(5003, "INSERT", 10, "c5003-early"),
             C(5019, "DELETE", 20, "c5019-del"),
+            C(5024, "DELETE", 10, "c5024-del"),
         ],
         "customers/edge-t.csv": [
             C(5005, "UPDATE", 10, "c5005-t"),
             C(5009, "UPDATE", "2026-02-01T00:10:00.000000999Z", "c5009-t"),
+            C(5023, "DELETE", 10, "c5023-del"),
+            C(5028, "UPDATE", 10, "c5028-t"),
         ],
         "customers/edge-x-1.csv": [C(5017, "UPDATE", 10, "c5017-x-1")],
         "customers/edge-é.csv": [C(5018, "UPDATE", 10, "c5018-é")],
-        "customers/edge-a.csv": [C(5010, "INSERT", 10, "c5010-a")],
+        "customers/edge-a.csv": [C(5010, "INSERT", 10, "c5010-a"), C(5028, "INSERT", 10, "c5028-a")],
         "addresses/0-early.jsonl": [
             A(6002, "INSERT", 10, "v0"),
             A(6003, "INSERT", 10, "v1"),
             A(6007, "INSERT", 10, "v1"),
             A(6008, "UPDATE", 10, "v2"),
             A(6013, "DELETE", 10),
+            A(6024, "UPDATE", 20, "v2"),
         ],
         "addresses/edge-t.jsonl": [
             A(6014, "DELETE", 10),
             A(6018, "UPDATE", 10, "v2"),
             A(5015, "UPDATE", 20, "v2"),
+            A(6020, "UPDATE", 10, "v1"),
         ],
         "orders/0-early.parquet": [
             O(9006, 5013, "INSERT", 10, 9, "90.00"),
@@ -247,8 +295,10 @@ EDGE = {
             C(5002, "INSERT", 15, "c5002-late"),
             C(5003, "INSERT", 30, "c5003-reinserted"),
             C(5019, "UPDATE", 30, "c5019-v3"),
+            C(5022, "DELETE", 20, "c5022-del"),
         ],
         "customers/edge-Z.csv": [C(5010, "UPDATE", 10, "c5010-Z")],
+        "customers/edge m.csv": [C(5029, "UPDATE", 10, "c5029-space")],
         "addresses/edge-late.jsonl": [
             A(6001, "UPDATE", 20, "v3"),
             A(6010, "DELETE", 20),
@@ -257,11 +307,21 @@ EDGE = {
             A(6015, "UPDATE", 30, "v1"),
             A(6019, "INSERT", 10, "v1"),
             A(5003, "INSERT", 30, "v3"),
+            A(6021, "DELETE", 20),
+            A(6022, "UPDATE", 20, "v2"),
+            A(6023, "INSERT", 30, "v2"),
         ],
         "orders/edge-late.parquet": [
             O(9007, 5016, "UPDATE", 20, 1, "1.00"),
             O(9001, 5013, "INSERT", 30, 2, "11.00"),
             O(9012, 5013, "INSERT", 10, 1, "0.00"),
+        ],
+        "orders/edge-rg.parquet": [  # written with 2 rows per row group
+            O(9017, 0, "INSERT", 10, 1, "1.00"),
+            O(9018, INT64_MAX, "INSERT", 10, 1, "1.00"),
+            O(9017, 0, "UPDATE", 10, 1, "2.00"),
+            O(9019, INT64_MIN, "INSERT", 10, 2, "2.00"),
+            O(9017, 0, "UPDATE", 10, 1, "3.00"),
         ],
     },
     "r4_nothing_new": {},
@@ -300,6 +360,18 @@ FINAL_CUSTOMERS = {  # customer_id -> first_name, or None for no row
     5018: "c5018-é",  # byte-wise: "edge-é.csv" (0xC3..) > "edge-z.csv"
     5019: "c5019-v3",  # INSERT, DELETE, then a later UPDATE upserts
     5021: "c5021-v1",
+    5022: "c5022-t30",  # a late DELETE earlier than the last UPDATE does not delete
+    5023: None,  # equal sequence: a DELETE in a later-sorting file (later run) wins
+    5024: "c5024-m",  # equal sequence: a DELETE in an earlier-sorting file (later run) loses
+    5025: "c5025-1970",  # a sequence before 1970 (negative µs)
+    5026: "c5026-9999",  # the year 9999
+    5027: "c5027-last",  # equal sequence after a record spanning lines
+    5030: "multi\r\nline",  # ... the record spanning lines is the last
+    5028: "c5028-t",  # equal sequence, both files in one run
+    5029: "c5029-m",  # byte-wise: "edge m.csv" < "edge-m.csv" (' ' 0x20 < '-' 0x2D)
+    0: "c0",  # key 0
+    INT64_MAX: "cmax",
+    INT64_MIN: "cmin",
 }
 FINAL_ORDERS = {  # order_id -> (customer_id, items, amount), or None
     9001: (5013, 2, "11.00"),  # DELETE (run 2) then re-INSERT (run 3)
@@ -316,6 +388,9 @@ FINAL_ORDERS = {  # order_id -> (customer_id, items, amount), or None
     9013: (5014, 3, "30.00"),
     9014: (5019, 1, "7.00"),
     9016: (5003, 1, "3.00"),
+    9017: (0, 1, "3.00"),  # equal sequence within a file, across Parquet row groups
+    9018: (INT64_MAX, 1, "1.00"),
+    9019: (INT64_MIN, 2, "2.00"),
 }
 OPEN = None
 FINAL_ADDRESSES = {  # customer_id -> [(version, __START_AT, __END_AT)]
@@ -338,6 +413,18 @@ FINAL_ADDRESSES = {  # customer_id -> [(version, __START_AT, __END_AT)]
     6017: [("v1", t(10) + 123456, t(20)), ("v2", t(20), OPEN)],  # offset converted, fraction truncated
     6018: [("v2", t(10), OPEN)],  # equal sequence: the later run's file sorts after, wins
     6019: [("v2", t(5), t(10)), ("v1", t(10), OPEN)],  # a late change before the first one
+    6020: [("v1", t(5), OPEN)],  # equal sequence, the winner (later run) equals the previous version
+    6021: [("v1", t(10), t(20)), ("v1", t(30), OPEN)],  # a change that opened nothing opens a version after a late DELETE
+    6022: [("v1", t(10), t(20)), ("v2", t(20), t(30)), ("v1", t(30), OPEN)],  # ... after a late different change
+    6023: [("v1", t(10), t(20)), ("v2", t(30), t(40))],  # a DELETE that closed nothing closes a late version
+    6024: [("v1", t(10), OPEN)],  # equal sequence with a change that opened nothing: that one wins (sorts after)
+    6025: [("v1", -1_000_000, 253402300799999999), ("v2", 253402300799999999, OPEN)],  # 1969 and 9999
+    6026: [("v1", t(10), t(20)), ("v1s", t(20), OPEN)],  # 'Austin' != 'Austin ' (no trimming)
+    6027: [],  # equal sequence within a file: the DELETE is last, nothing opens
+    6028: [("v1", t(10) + 1, t(10) + 2), ("v3", t(10) + 2, OPEN)],  # 1 µs apart; 7 digits truncated to a tie
+    0: [("v1", t(10), OPEN)],
+    INT64_MAX: [("v2", t(10), OPEN)],
+    INT64_MIN: [("v3", t(10), OPEN)],
     5003: [("v3", t(30), OPEN)],
     5013: [("v0", t(10), OPEN)],
     5015: [("v1", t(10), t(20)), ("v2", t(20), OPEN)],
@@ -354,6 +441,9 @@ FINAL_GOLD = {  # customer_id -> (city, state, country, total_orders, total_item
     5016: (None, None, None, 1, 1, "1.00"),  # the address was deleted
     5019: (None, None, None, 1, 1, "7.00"),
     5020: ("Austin", "TX", "US", 0, 0, "0.00"),
+    0: ("Austin", "TX", "US", 1, 1, "3.00"),
+    INT64_MAX: ("München", "BY", "DE", 1, 1, "1.00"),
+    INT64_MIN: ("Toronto", "ON", "CA", 1, 2, "2.00"),
 }
 EDGE_NOTES = {
     "silver_customers": {k: "" for k in FINAL_CUSTOMERS},
@@ -376,9 +466,10 @@ def _notes_from_source() -> None:
     ):
         block = source.split(f"\n{name} = {{", 1)[1].split("\n}", 1)[0]
         for line in block.splitlines():
-            m = re.match(r"\s+(\d+): .*#\s*(.*)$", line)
+            m = re.match(r"\s+(-?\d+|INT64_MAX|INT64_MIN): .*#\s*(.*)$", line)
             if m:
-                EDGE_NOTES[table][int(m.group(1))] = m.group(2)
+                key = {"INT64_MAX": INT64_MAX, "INT64_MIN": INT64_MIN}.get(m.group(1)) or int(m.group(1))
+                EDGE_NOTES[table][key] = m.group(2)
 
 
 _notes_from_source()
@@ -397,10 +488,61 @@ def write_edge_file(root: Path, relative: str, rows: list) -> Path:
     elif relative.endswith(".jsonl"):
         path.write_bytes(("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n").encode("utf-8"))
     elif relative.endswith(".parquet"):
-        pq.write_table(landing._order_table(rows, landing.ORDER_SCHEMA), path)
+        pq.write_table(landing._order_table(rows, landing.ORDER_SCHEMA), path, row_group_size=2 if "-rg" in relative else None)
     else:
         raise ValueError(relative)
     return path
+
+
+DERIVED = {"r2_late": "batch-0001-u", "r3_late": "batch-0003-u"}
+
+
+def _modify(bronze: str, row: dict, rng: random.Random) -> None:
+    if bronze == "bronze_customers":
+        row["first_name"] = rng.choice(landing.FIRST_NAMES) + "-u"
+        row["email"] = f"u{rng.randint(1, 9)}@example.com"
+    elif bronze == "bronze_addresses":
+        row["street"] = f"Changed St {rng.randint(1, 9)}"  # a small range: some changes repeat values
+    else:
+        row["customer_id"] = rng.randint(1, 60)
+        row["items"] = rng.randint(1, 9)
+        row["amount"] = Decimal(rng.randint(100, 99_999)).scaleb(-2)
+
+
+def write_derived_updates(root: Path, name: str, seed: str) -> list[Path]:
+    """Random changes to keys of the generated files already in `root`: the
+    same values again or new ones, with a later, an earlier or the same
+    sequence, and deletes. The generator never updates an order of an
+    earlier batch; this does, and it makes ties between generated files."""
+    rng = random.Random(f"scd-derived/{seed}/{name}")
+    written = []
+    for bronze, ext in (("bronze_customers", "csv"), ("bronze_addresses", "jsonl"), ("bronze_orders", "parquet")):
+        sources = [p for p in oracle.source_files(root, bronze) if p.name.startswith("batch-") and "-u." not in p.name]
+        rows = [c.row for p in sources for c in oracle_scd.file_changes(root, bronze, p)[1]]
+        out = []
+        for r in rng.sample(rows, min(24, len(rows))):
+            kind = rng.choice(["same", "diff", "delete"])
+            shift = rng.choice([-1, 0, 1])
+            new = dict(r)
+            new["operation"] = "DELETE" if kind == "delete" else rng.choice(["INSERT", "UPDATE"])
+            new["updated_at"] = r["updated_at"] + shift * rng.randint(1, 7200) * 1_000_000
+            if kind == "diff":
+                _modify(bronze, new, rng)
+            out.append(new)
+        rng.shuffle(out)
+        relative = f"{oracle.CONTRACT[bronze].folder}/{name}.{ext}"
+        columns = [c for c, _ in oracle.CONTRACT[bronze].columns]
+        if ext == "csv":
+            rows_out = [
+                {c: (oracle_scd.fmt_ts(v) if c == "updated_at" else None if v is None else str(v)) for c, v in ((c, r[c]) for c in columns)}
+                for r in out
+            ]
+        elif ext == "jsonl":
+            rows_out = [{c: (oracle_scd.fmt_ts(r[c]) if c == "updated_at" else r[c]) for c in columns} for r in out]
+        else:
+            rows_out = out
+        written.append(write_edge_file(root, relative, rows_out))
+    return written
 
 
 # ---------------------------------------------------------------- scenario --
@@ -480,6 +622,8 @@ def scenario(tmp_path_factory, run_lfhost, seed_pipeline, read_duckdb, warm_seed
         written = []
         for batch in GENERATOR_BATCHES[label]:
             written += landing.write_batch(s.landing, batch, SEED, rows=ROWS, dirty=True, quality=True)
+        if label in DERIVED:
+            written += write_derived_updates(s.landing, DERIVED[label], str(SEED))
         for relative, rows in EDGE[label].items():
             written.append(write_edge_file(s.landing, relative, rows))
         s.run(label, _relative_files(s.landing, written))

@@ -65,7 +65,7 @@ impl Collector {
     }
 
     pub fn push(&mut self, plan: &Plan, batch: &RecordBatch) -> Result<(), Error> {
-        check_schema(plan, batch)?;
+        lfhost_plugin_sdk::check_batch_schema(&plan.input, batch)?;
         let len = batch.num_rows();
         if len == 0 {
             return Ok(());
@@ -216,34 +216,6 @@ impl Files {
         }
         rows
     }
-}
-
-fn check_schema(plan: &Plan, batch: &RecordBatch) -> Result<(), Error> {
-    let expected = plan.input.fields();
-    let got = batch.schema();
-    let same = got.fields().len() == expected.len()
-        && got
-            .fields()
-            .iter()
-            .zip(expected.iter())
-            .all(|(g, e)| g.name() == e.name() && g.data_type() == e.data_type());
-    if same {
-        Ok(())
-    } else {
-        Err(Error::data(format!(
-            "a batch's columns ({}) differ from the planned input ({})",
-            describe(got.fields()),
-            describe(expected)
-        )))
-    }
-}
-
-fn describe(fields: &arrow_schema::Fields) -> String {
-    let parts: Vec<String> = fields
-        .iter()
-        .map(|f| format!("{} {}", f.name(), f.data_type()))
-        .collect();
-    parts.join(", ")
 }
 
 /// A NULL key or sequence cannot be placed: the table's expectations drop

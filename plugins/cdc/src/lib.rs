@@ -142,7 +142,7 @@ impl Stage for CdcStage {
         options: &str,
         inputs: &[(String, SchemaRef)],
     ) -> Result<Vec<(String, SchemaRef)>, Error> {
-        let (_, schema) = one_input(inputs)?;
+        let (_, schema) = lfhost_plugin_sdk::one_input("cdc", inputs)?;
         Ok(Plan::new(options, schema.clone())?.outputs())
     }
 
@@ -151,7 +151,7 @@ impl Stage for CdcStage {
         inputs: &[(String, SchemaRef)],
         _context: RunContext,
     ) -> Result<Self, Error> {
-        let (name, schema) = one_input(inputs)?;
+        let (name, schema) = lfhost_plugin_sdk::one_input("cdc", inputs)?;
         let plan = Plan::new(options, schema.clone())?;
         Ok(CdcStage {
             input: name.clone(),
@@ -182,16 +182,6 @@ impl Stage for CdcStage {
             lfhost_plugin_sdk::add_counter(name, value);
         }
         Ok(())
-    }
-}
-
-fn one_input(inputs: &[(String, SchemaRef)]) -> Result<&(String, SchemaRef), Error> {
-    match inputs {
-        [one] => Ok(one),
-        _ => Err(Error::internal(format!(
-            "cdc takes exactly one input, got {}",
-            inputs.len()
-        ))),
     }
 }
 

@@ -219,7 +219,7 @@ impl Expectations {
     /// expectation is an [`Error::InvalidData`] naming it, its expression
     /// and the first offending row.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<Outcome, Error> {
-        self.check_schema(batch)?;
+        lfhost_plugin_sdk::check_batch_schema(&self.schema, batch)?;
         let len = batch.num_rows();
         let mut columns: Vec<Option<ArrayRef>> = vec![None; batch.num_columns()];
         for (i, ty) in &self.used {
@@ -293,26 +293,6 @@ impl Expectations {
         })
     }
 
-    fn check_schema(&self, batch: &RecordBatch) -> Result<(), Error> {
-        let expected = self.schema.fields();
-        let got = batch.schema();
-        let same = got.fields().len() == expected.len()
-            && got
-                .fields()
-                .iter()
-                .zip(expected.iter())
-                .all(|(g, e)| g.name() == e.name() && g.data_type() == e.data_type());
-        if same {
-            Ok(())
-        } else {
-            Err(Error::data(format!(
-                "a batch's columns {} differ from the planned input {}",
-                describe(&got),
-                describe(&self.schema)
-            )))
-        }
-    }
-
     fn with_schema(&self, columns: Vec<ArrayRef>) -> Result<RecordBatch, Error> {
         RecordBatch::try_new(self.schema.clone(), columns).map_err(internal)
     }
@@ -367,13 +347,4 @@ fn first_false(pass: &BooleanArray) -> Option<usize> {
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> Error {
     Error::internal(e.to_string())
-}
-
-fn describe(schema: &Schema) -> String {
-    let fields: Vec<String> = schema
-        .fields()
-        .iter()
-        .map(|f| format!("{} {}", f.name(), f.data_type()))
-        .collect();
-    format!("({})", fields.join(", "))
 }

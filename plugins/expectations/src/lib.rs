@@ -104,7 +104,7 @@ impl Stage for ExpectationsStage {
         options: &str,
         inputs: &[(String, SchemaRef)],
     ) -> Result<Vec<(String, SchemaRef)>, Error> {
-        let (_, schema) = one_input(inputs)?;
+        let (_, schema) = lfhost_plugin_sdk::one_input("expectations", inputs)?;
         Ok(Expectations::plan(options, schema.clone())?.outputs())
     }
 
@@ -113,7 +113,7 @@ impl Stage for ExpectationsStage {
         inputs: &[(String, SchemaRef)],
         _context: RunContext,
     ) -> Result<Self, Error> {
-        let (name, schema) = one_input(inputs)?;
+        let (name, schema) = lfhost_plugin_sdk::one_input("expectations", inputs)?;
         let expectations = Expectations::plan(options, schema.clone())?;
         Ok(ExpectationsStage {
             input: name.clone(),
@@ -172,16 +172,6 @@ pub fn counter_deltas(run: &Run, counts: &Counts) -> Vec<(String, i64)> {
         deltas.push((format!("dq.failed.{}", e.name), run::to_i64(failed)));
     }
     deltas
-}
-
-fn one_input(inputs: &[(String, SchemaRef)]) -> Result<&(String, SchemaRef), Error> {
-    match inputs {
-        [one] => Ok(one),
-        _ => Err(Error::internal(format!(
-            "expectations takes exactly one input, got {}",
-            inputs.len()
-        ))),
-    }
 }
 
 // Only the component exports: native builds exist for the tests. Without

@@ -160,6 +160,52 @@ pub trait Stage: Sized + 'static {
     }
 }
 
+/// The single input of a one-input stage, or an error naming `stage`.
+pub fn one_input<'a>(
+    stage: &str,
+    inputs: &'a [(String, SchemaRef)],
+) -> Result<&'a (String, SchemaRef), Error> {
+    match inputs {
+        [one] => Ok(one),
+        _ => Err(Error::internal(format!(
+            "{stage} takes exactly one input, got {}",
+            inputs.len()
+        ))),
+    }
+}
+
+/// Checks that a pushed batch has the columns (names and types, in order)
+/// the stage was planned with. Nullability and field metadata may differ:
+/// what a table stores need not match what a plugin declared bit for bit.
+pub fn check_batch_schema(
+    expected: &arrow_schema::Schema,
+    batch: &RecordBatch,
+) -> Result<(), Error> {
+    let got = batch.schema();
+    let same = got.fields().len() == expected.fields().len()
+        && got
+            .fields()
+            .iter()
+            .zip(expected.fields().iter())
+            .all(|(g, e)| g.name() == e.name() && g.data_type() == e.data_type());
+    if same {
+        return Ok(());
+    }
+    let describe = |schema: &arrow_schema::Schema| {
+        let fields: Vec<String> = schema
+            .fields()
+            .iter()
+            .map(|f| format!("{} {}", f.name(), f.data_type()))
+            .collect();
+        format!("({})", fields.join(", "))
+    };
+    Err(Error::data(format!(
+        "a batch's columns {} differ from the planned input {}",
+        describe(&got),
+        describe(expected)
+    )))
+}
+
 /// Hands one batch of `output` to the host.
 pub fn emit(output: &str, batch: &RecordBatch) -> Result<(), Error> {
     let bytes = lfhost_ipc::encode_batch(batch)?;
