@@ -23,9 +23,14 @@ DuckDB's delta_scan, must equal the oracle's rows (a multiset, compared key
 by key), with the contract's column names, order and Arrow types. The same
 files ingested in one run, or in the reverse split, must give the same tables.
 
+r2_late and r3_late also get `batch-000N-u` files: random changes to keys of
+the generated files already there (same or new values; later, earlier or
+equal sequence; deletes), so generated orders change across runs too.
+
 Edge keys (hand-written, with the expected outcome written out below and
-checked against the oracle too): customers 5001-5021, orders 9001-9016,
-addresses 6001-6019 (no customer) and 5003/5013/5015/5016/5020 (gold).
+checked against the oracle too): customers 5001-5031, 0 and the int64
+extremes, orders 9001-9019, addresses 6001-6029 (no customer) and the gold
+customers 5003/5013/5015/5016/5020, 0 and the int64 extremes.
 The generator uses customers <= 60 and order ids batch * 1e6 + i.
 """
 
@@ -99,6 +104,7 @@ V = {
 V["v1n"] = {**V["v1"], "state": None}  # NULL state
 V["v1e"] = {**V["v1"], "state": ""}  # empty string: not NULL
 V["v1s"] = {**V["v1"], "city": "Austin "}  # a trailing space is a different value
+V["v1p"] = {**V["v1"], "city": None, "state": None}  # what a change without city and state holds
 
 
 def A(cid, op, when, version=None, omit=()):
@@ -170,6 +176,8 @@ EDGE = {
             C(0, "INSERT", 10, "c0"),
             C(INT64_MAX, "INSERT", 10, "cmax"),
             C(INT64_MIN, "INSERT", 10, "cmin"),
+            C(5031, "INSERT", 10, "c5031-full"),
+            {**C(5031, "UPDATE", 20, "x"), "first_name": None, "email": None},
         ],
         "customers/edge-x.csv": [C(5017, "INSERT", 10, "c5017-x")],
         "customers/edge-z.csv": [C(5018, "INSERT", 10, "c5018-z")],
@@ -230,6 +238,8 @@ EDGE = {
             A(0, "INSERT", 10, "v1"),
             A(INT64_MAX, "INSERT", 10, "v2"),
             A(INT64_MIN, "INSERT", 10, "v3"),
+            A(6029, "INSERT", 10, "v1"),
+            A(6029, "UPDATE", 20, "v1", omit=("city", "state")),
             A(5013, "INSERT", 10, "v0"),
             A(5015, "INSERT", 10, "v1"),
             A(5016, "INSERT", 10, "v2"),
@@ -369,6 +379,7 @@ FINAL_CUSTOMERS = {  # customer_id -> first_name, or None for no row
     5030: "multi\r\nline",  # ... the record spanning lines is the last
     5028: "c5028-t",  # equal sequence, both files in one run
     5029: "c5029-m",  # byte-wise: "edge m.csv" < "edge-m.csv" (' ' 0x20 < '-' 0x2D)
+    5031: None,  # an UPDATE with null fields replaces the whole row: first_name null (the row exists)
     0: "c0",  # key 0
     INT64_MAX: "cmax",
     INT64_MIN: "cmin",
@@ -422,6 +433,7 @@ FINAL_ADDRESSES = {  # customer_id -> [(version, __START_AT, __END_AT)]
     6026: [("v1", t(10), t(20)), ("v1s", t(20), OPEN)],  # 'Austin' != 'Austin ' (no trimming)
     6027: [],  # equal sequence within a file: the DELETE is last, nothing opens
     6028: [("v1", t(10) + 1, t(10) + 2), ("v3", t(10) + 2, OPEN)],  # 1 µs apart; 7 digits truncated to a tie
+    6029: [("v1", t(10), t(20)), ("v1p", t(20), OPEN)],  # a change missing fields is not merged with the version
     0: [("v1", t(10), OPEN)],
     INT64_MAX: [("v2", t(10), OPEN)],
     INT64_MIN: [("v3", t(10), OPEN)],
@@ -749,6 +761,7 @@ def test_oracle_agrees_with_the_hand_written_edge_cases(scenario):
     customers = {r["customer_id"]: r for r in tables["silver_customers"]}
     for k, name in FINAL_CUSTOMERS.items():
         assert (customers[k]["first_name"] if k in customers else None) == name, (k, customers.get(k))
+    assert customers[5031]["last_name"] == "Edge" and customers[5031]["email"] is None, customers[5031]
     orders = {r["order_id"]: r for r in tables["silver_orders"]}
     for k, want in FINAL_ORDERS.items():
         got = (orders[k]["customer_id"], orders[k]["items"], str(orders[k]["amount"])) if k in orders else None
