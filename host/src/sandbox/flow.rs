@@ -1,0 +1,158 @@
+//! A running flow and how its failures are put in the user's terms.
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use super::bindings::{LandingFile, NamedSchema, StageError, StagePlugin};
+use super::state::{FlowState, LandingGrant};
+use super::{Counters, PluginError};
+
+pub(super) struct Instance {
+    pub(super) store: Store<FlowState>,
+    pub(super) bindings: StagePlugin,
+}
+
+impl Instance {
+    /// Says why a call into the plugin failed, in the user's terms.
+    pub(super) fn stopped(&mut self, error: wasmtime::Error) -> PluginError {
+        let state = self.store.data();
+        if let Some(bytes) = state.memory.refused_at {
+            return PluginError::Stopped(format!(
+                "exceeded its memory limit of {} MiB (asked for {} MiB)",
+                state.limits.memory_mib(),
+                bytes >> 20
+            ));
+        }
+        if let Some(reason) = &state.refusal {
+            return PluginError::Stopped(reason.clone());
+        }
+        let reason = match error.downcast_ref::<wasmtime::Trap>() {
+            Some(wasmtime::Trap::Interrupt) => {
+                format!(
+                    "exceeded its CPU time limit of {} s",
+                    state.limits.cpu_seconds
+                )
+            }
+            Some(wasmtime::Trap::StackOverflow) => {
+                "overflowed its stack (recursion too deep)".to_string()
+            }
+            // Languages that keep a stack in linear memory (Rust, C) hit its
+            // end as an out-of-bounds access rather than a wasm stack overflow.
+            Some(wasmtime::Trap::MemoryOutOfBounds) => {
+                "trapped: out-of-bounds memory access (often its stack overflowing: recursion too deep)"
+                    .to_string()
+            }
+            Some(trap) => format!("trapped: {trap}"),
+            None => format!("failed: {error:#}"),
+        };
+        let stderr = String::from_utf8_lossy(&state.stderr.contents())
+            .trim()
+            .to_string();
+        if stderr.is_empty() {
+            PluginError::Stopped(reason)
+        } else {
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            PluginError::Stopped(format!("{reason}; it printed: {}", tail.join(" | ")))
+        }
+    }
+}
+
+/// A running flow: one instance, one `flow` resource.
+pub struct Flow {
+    pub(super) instance: Instance,
+    pub(super) resource: ResourceAny,
+}
+
+/// What a finished flow reports.
+#[derive(Debug, Clone, Default)]
+pub struct FlowReport {
+    pub counters: Counters,
+    pub rows_out: u64,
+    pub bytes_out: u64,
+}
+
+impl Flow {
+    /// Ingests one landing file, which the plugin may read and nothing else.
+    pub fn ingest(&mut self, grant: LandingGrant, shown_path: &str) -> Result<(), PluginError> {
+        let file = LandingFile {
+            path: shown_path.to_string(),
+            size: grant.size,
+        };
+        self.instance.store.data_mut().landing = Some(grant);
+        let result = self
+            .instance
+            .bindings
+            .lfhost_plugin_stage()
+            .flow()
+            .call_ingest(&mut self.instance.store, self.resource, &file);
+        self.instance.store.data_mut().landing = None;
+        result
+            .map_err(|e| self.instance.stopped(e))?
+            .map_err(stage_error)
+    }
+
+    /// Pushes one batch of the input named `input`.
+    pub fn push(&mut self, input: &str, batch: &RecordBatch) -> Result<(), PluginError> {
+        let bytes =
+            lfhost_ipc::encode_batch(batch).map_err(|e| PluginError::Internal(e.to_string()))?;
+        let result = self
+            .instance
+            .bindings
+            .lfhost_plugin_stage()
+            .flow()
+            .call_push(&mut self.instance.store, self.resource, input, &bytes);
+        result
+            .map_err(|e| self.instance.stopped(e))?
+            .map_err(stage_error)
+    }
+
+    /// Ends the flow; its outputs are complete once this returns.
+    pub fn finish(mut self) -> Result<FlowReport, PluginError> {
+        let result = self
+            .instance
+            .bindings
+            .lfhost_plugin_stage()
+            .flow()
+            .call_finish(&mut self.instance.store, self.resource);
+        result
+            .map_err(|e| self.instance.stopped(e))?
+            .map_err(stage_error)?;
+        let state = self.instance.store.data_mut();
+        state.outputs.clear();
+        Ok(FlowReport {
+            counters: state.counters.clone(),
+            rows_out: state.rows_out,
+            bytes_out: state.bytes_out,
+        })
+    }
+}
+
+pub(super) fn encode_schemas(
+    inputs: &[(String, SchemaRef)],
+) -> Result<Vec<NamedSchema>, PluginError> {
+    inputs
+        .iter()
+        .map(|(name, schema)| {
+            lfhost_ipc::encode_schema(schema)
+                .map(|schema| NamedSchema {
+                    name: name.clone(),
+                    schema,
+                })
+                .map_err(|e| PluginError::Internal(e.to_string()))
+        })
+        .collect()
+}
+
+pub(super) fn stage_error(error: StageError) -> PluginError {
+    match error {
+        StageError::InvalidOption(e) => PluginError::InvalidOption {
+            option: e.path,
+            message: e.message,
+        },
+        StageError::InvalidData(m) => PluginError::InvalidData(m),
+        StageError::Internal(m) => PluginError::Internal(m),
+    }
+}
