@@ -105,11 +105,12 @@ pub async fn run(
             sender: main_tx,
         },
     )]);
+    let mut forwarder = None;
     if let Some(qschema) = &quarantine_schema {
         let (tx, rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
         let forward = quarantine.as_ref().map(|(_, _, tx, _)| tx.clone());
         let run_id = run.run_id.clone();
-        tokio::spawn(forward_quarantine(rx, forward, run_id));
+        forwarder = Some(tokio::spawn(forward_quarantine(rx, forward, run_id)));
         outputs.insert(
             QUARANTINE_OUTPUT.to_string(),
             OutputSink {
@@ -178,6 +179,12 @@ pub async fn run(
     let rows_in = read?;
     let (adds, rows_out) = written?;
 
+    if let Some(forwarder) = forwarder {
+        forwarder
+            .await
+            .map_err(|e| FlowFailure::new(format!("the quarantine forwarder failed: {e}")))?
+            .map_err(FlowFailure::new)?;
+    }
     if let Some((q, qlocation, task)) = quarantine {
         let (qadds, qrows) = task
             .await
@@ -318,7 +325,7 @@ async fn forward_quarantine(
     mut rx: mpsc::Receiver<RecordBatch>,
     forward: Option<mpsc::Sender<RecordBatch>>,
     run_id: String,
-) {
+) -> Result<(), String> {
     while let Some(batch) = rx.recv().await {
         let Some(forward) = &forward else { continue };
         let run_ids: ArrayRef =
@@ -326,12 +333,14 @@ async fn forward_quarantine(
         let mut columns = batch.columns().to_vec();
         columns.push(run_ids);
         let schema = quarantine_table_schema(&batch.schema());
-        if let Ok(batch) = RecordBatch::try_new(schema, columns)
-            && forward.send(batch).await.is_err()
-        {
-            return;
+        let batch =
+            RecordBatch::try_new(schema, columns).map_err(|e| format!("quarantine rows: {e}"))?;
+        if forward.send(batch).await.is_err() {
+            // The writer stopped; its own error is reported when awaited.
+            return Ok(());
         }
     }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
