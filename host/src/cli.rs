@@ -61,6 +61,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// Lists the pipeline's runs from its event log: start, duration,
+    /// status, rows written and failed tables.
+    History {
+        file: PathBuf,
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints the first rows of a table of the pipeline.
     Head {
         file: PathBuf,
@@ -192,6 +202,12 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::History { file, vars, json } => {
+            let pipeline = Pipeline::load(&file, &vars)?;
+            let runs = lfhost::history::runs(&pipeline.lake).await?;
+            print_history(&runs, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Head {
             file,
             table,
@@ -317,6 +333,39 @@ async fn run(
     } else {
         ExitCode::from(EXIT_FLOW_FAILED)
     })
+}
+
+fn print_history(runs: &[lfhost::history::RunSummary], json: bool) -> anyhow::Result<()> {
+    if json {
+        for run in runs {
+            println!("{}", serde_json::to_string(run)?);
+        }
+        return Ok(());
+    }
+    println!(
+        "{:<36}  {:<23}  {:>9}  {:<9}  {:>12}  failed tables",
+        "run", "started (UTC)", "duration", "status", "rows"
+    );
+    for run in runs {
+        let started = chrono::DateTime::from_timestamp_micros(run.started_at).map_or_else(
+            || run.started_at.to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        );
+        let duration = run.duration_ms.map_or_else(
+            || "-".to_string(),
+            |ms| format!("{:.2}s", ms as f64 / 1000.0),
+        );
+        println!(
+            "{:<36}  {:<23}  {:>9}  {:<9}  {:>12}  {}",
+            run.run_id,
+            started,
+            duration,
+            run.status,
+            run.rows_written,
+            run.failed_tables.join(", ")
+        );
+    }
+    Ok(())
 }
 
 fn print_plugin(plugin: &lfhost::sandbox::Plugin) {

@@ -6,11 +6,12 @@
 //! - [`sandbox`]: wasmtime, the WIT contract, limits.
 //! - [`storage`]: landing files, Delta tables, the ingest manifest.
 //! - [`runner`]: planning and running flows.
-//! - [`event_log`]: the `_event_log` table.
+//! - [`event_log`]: the `_event_log` table; [`history`] reads it back.
 
 pub mod config;
 pub mod dag;
 pub mod event_log;
+pub mod history;
 pub mod runner;
 pub mod sandbox;
 pub mod storage;
