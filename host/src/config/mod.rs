@@ -138,13 +138,7 @@ impl Resolver<'_> {
             vars.declare(name, value.get_ref());
         }
         for (name, value) in overrides {
-            if let Err(message) = vars.set_from_command_line(name, value) {
-                self.problems.push(ConfigProblem {
-                    location: "--var".to_string(),
-                    table: None,
-                    message,
-                });
-            }
+            vars.set_from_command_line(name, value);
         }
 
         let lake = self.location(&vars, &file.pipeline.lake, None);
@@ -253,7 +247,7 @@ impl Resolver<'_> {
                 },
             );
         }
-        for message in vars.unused_overrides() {
+        for message in vars.undeclared_overrides() {
             self.problems.push(ConfigProblem {
                 location: "--var".to_string(),
                 table: None,

@@ -40,26 +40,25 @@ impl Vars {
         );
     }
 
-    /// `--var name=value`: only declared variables can be set, so that a
-    /// typo is an error instead of a silently ignored setting.
-    pub fn set_from_command_line(&mut self, name: &str, text: &str) -> Result<(), String> {
+    /// `--var name=value`. Only declared variables can be set, so that a
+    /// typo is an error instead of a silently ignored setting: unknown names
+    /// are kept for [`Vars::undeclared_overrides`] to report.
+    pub fn set_from_command_line(&mut self, name: &str, text: &str) {
         match self.values.get_mut(name) {
             Some(value) => {
                 *value = Value {
                     text: text.to_string(),
                     base: self.cwd.clone(),
                 };
-                Ok(())
             }
             None => {
                 self.undeclared_overrides.insert(name.to_string());
-                Ok(())
             }
         }
     }
 
     /// Errors for `--var` names the file does not declare.
-    pub fn unused_overrides(&self) -> Vec<String> {
+    pub fn undeclared_overrides(&self) -> Vec<String> {
         let declared: Vec<&str> = self.values.keys().map(String::as_str).collect();
         self.undeclared_overrides
             .iter()

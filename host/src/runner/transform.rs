@@ -93,8 +93,9 @@ pub async fn run(
     let quarantine = match (&table.spec.quarantine, &quarantine_schema) {
         (Some(q), Some(s)) => {
             let location = run.pipeline.table_location(q);
-            let (tx, task) = spawn_writer(&location, quarantine_table_schema(s), None)?;
-            Some((q.clone(), location, tx, task))
+            let table_schema = quarantine_table_schema(s);
+            let (tx, task) = spawn_writer(&location, table_schema.clone(), None)?;
+            Some((q.clone(), location, table_schema, tx, task))
         }
         _ => None,
     };
@@ -108,7 +109,7 @@ pub async fn run(
     let mut forwarder = None;
     if let Some(qschema) = &quarantine_schema {
         let (tx, rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
-        let forward = quarantine.as_ref().map(|(_, _, tx, _)| tx.clone());
+        let forward = quarantine.as_ref().map(|(_, _, _, tx, _)| tx.clone());
         let run_id = run.run_id.clone();
         forwarder = Some(tokio::spawn(forward_quarantine(rx, forward, run_id)));
         outputs.insert(
@@ -119,9 +120,9 @@ pub async fn run(
             },
         );
     }
-    let quarantine = quarantine.map(|(q, loc, tx, task)| {
+    let quarantine = quarantine.map(|(q, loc, table_schema, tx, task)| {
         drop(tx);
-        (q, loc, task)
+        (q, loc, table_schema, task)
     });
 
     // Readers feed the plugin's thread through one bounded channel, in input order.
@@ -185,21 +186,11 @@ pub async fn run(
             .map_err(|e| FlowFailure::new(format!("the quarantine forwarder failed: {e}")))?
             .map_err(FlowFailure::new)?;
     }
-    if let Some((q, qlocation, task)) = quarantine {
+    if let Some((q, qlocation, qschema, task)) = quarantine {
         let (qadds, qrows) = task
             .await
             .map_err(|e| FlowFailure::new(format!("the quarantine writer failed: {e}")))??;
-        commit_quarantine(
-            &q,
-            &qlocation,
-            qadds,
-            qrows,
-            &inputs,
-            name,
-            quarantine_schema.as_ref(),
-            run,
-        )
-        .await?;
+        commit_quarantine(&q, &qlocation, qadds, qrows, &inputs, name, &qschema, run).await?;
     }
     let transactions = inputs
         .iter()
@@ -351,12 +342,9 @@ async fn commit_quarantine(
     rows: u64,
     inputs: &[InputDelta],
     table: &str,
-    plugin_schema: Option<&SchemaRef>,
+    table_schema: &SchemaRef,
     run: &RunContext,
 ) -> Result<(), FlowFailure> {
-    let Some(plugin_schema) = plugin_schema else {
-        return Ok(());
-    };
     let existing = delta::open(location).await?;
     // A re-run after a crash between this commit and the table's must not
     // quarantine the same rows twice.
@@ -385,14 +373,9 @@ async fn commit_quarantine(
         transactions,
         info,
     };
-    delta::commit(
-        location,
-        existing.as_ref(),
-        &quarantine_table_schema(plugin_schema),
-        commit,
-    )
-    .await
-    .map_err(|e| FlowFailure::new(format!("quarantine table {quarantine}: {e}")))?;
+    delta::commit(location, existing.as_ref(), table_schema, commit)
+        .await
+        .map_err(|e| FlowFailure::new(format!("quarantine table {quarantine}: {e}")))?;
     Ok(())
 }
 
