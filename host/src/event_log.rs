@@ -160,6 +160,7 @@ pub async fn append(lake: &Location, run_id: &str, events: &[Event]) -> Result<(
     let adds = writer.finish().await?;
     let commit = Commit {
         adds,
+        removes: Vec::new(),
         overwrite: false,
         transactions: Vec::new(),
         info: HashMap::from([("lfhost.run_id".to_string(), json!(run_id))]),

@@ -127,6 +127,7 @@ pub async fn run(
     ]);
     let commit = Commit {
         adds,
+        removes: Vec::new(),
         overwrite: full_refresh && existing.is_some(),
         transactions: vec![Transaction::new(manifest::APP_ID, next_version)],
         info,

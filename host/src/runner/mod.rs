@@ -2,6 +2,7 @@
 //! branches at the same time, a failure stopping only what depends on it.
 
 mod ingest;
+mod merge;
 pub mod plan;
 pub mod progress;
 mod transform;

@@ -11,6 +11,7 @@ use deltalake_core::kernel::Transaction;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::merge;
 use super::plan::PlannedTable;
 use super::writer::{CHANNEL_BATCHES, spawn_writer};
 use super::{FlowFailure, FlowOutcome, RunContext, open_target};
@@ -22,15 +23,15 @@ use crate::storage::{StorageError, open_store, reader};
 pub const QUARANTINE_OUTPUT: &str = "quarantine";
 
 /// What one input contributes to this run.
-struct InputDelta {
-    name: String,
-    location: Location,
+pub(super) struct InputDelta {
+    pub name: String,
+    pub location: Location,
     /// The upstream version read up to (recorded as a transaction).
-    version: Option<i64>,
-    files: Vec<DataFile>,
+    pub version: Option<i64>,
+    pub files: Vec<DataFile>,
 }
 
-fn input_app_id(input: &str) -> String {
+pub(super) fn input_app_id(input: &str) -> String {
     format!("lfhost.input.{input}")
 }
 
@@ -61,14 +62,32 @@ pub async fn run(
         tracing::warn!(table = %name, "input(s) {} were rebuilt since the last run: rebuilding {name}", rewritten.join(", "));
     }
     let nothing_new = inputs.iter().all(|i| i.files.is_empty());
+    let kind = table.plugin.descriptor().map(|d| d.kind);
+    let keyed = match kind {
+        Some(StageKind::Merge) if inputs.len() == 1 => merge::keys_of(&table.spec.options_json),
+        _ => None,
+    };
+    if let Some(keys) = keyed {
+        let rebuild = reads_all || !rewritten.is_empty();
+        if nothing_new && !rebuild {
+            return Ok(FlowOutcome::nothing_new());
+        }
+        return merge::run(merge::MergeRun {
+            run,
+            table,
+            keys,
+            input: inputs.remove(0),
+            existing,
+            schema,
+            rebuild,
+        })
+        .await;
+    }
     // A merge's table is a function of its inputs' whole history (SCD
     // order does not depend on how changes were split into runs) and an
     // aggregate is a materialized view of its inputs: any change to an
     // input recomputes either from all of it.
-    let merges = table
-        .plugin
-        .descriptor()
-        .is_some_and(|d| matches!(d.kind, StageKind::Merge | StageKind::Aggregate));
+    let merges = matches!(kind, Some(StageKind::Merge | StageKind::Aggregate));
     let full_refresh = reads_all || !rewritten.is_empty() || (merges && !nothing_new);
     if full_refresh && !reads_all {
         for input in &mut inputs {
@@ -202,6 +221,7 @@ pub async fn run(
     let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
     let commit = Commit {
         adds,
+        removes: Vec::new(),
         overwrite: full_refresh && existing.is_some(),
         transactions,
         info,
@@ -217,14 +237,14 @@ pub async fn run(
     })
 }
 
-struct Discovered {
-    delta: InputDelta,
+pub(super) struct Discovered {
+    pub delta: InputDelta,
     /// Files seen before are gone: the input was rebuilt.
-    rewritten: bool,
+    pub rewritten: bool,
 }
 
 /// The files `input` gained since version `consumed` (all of them when `None`).
-async fn input_delta(
+pub(super) async fn input_delta(
     run: &RunContext,
     input: &str,
     consumed: Option<i64>,
@@ -369,6 +389,7 @@ async fn commit_quarantine(
     let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
     let commit = Commit {
         adds,
+        removes: Vec::new(),
         overwrite: false,
         transactions,
         info,
@@ -381,7 +402,7 @@ async fn commit_quarantine(
 
 /// Gives a batch read back from Parquet exactly the schema the plugin was
 /// planned with (same columns; field metadata and nullability may differ).
-fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
+pub(super) fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, String> {
     let mut columns = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let column = batch

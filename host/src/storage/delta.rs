@@ -1,7 +1,7 @@
 //! Delta Lake tables: open, write data files, commit them atomically with
 //! the transaction identifiers that make runs exactly-once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
@@ -84,6 +84,13 @@ impl TableWriter {
         })
     }
 
+    /// Makes every file end only at a [`TableWriter::cut`], however large:
+    /// a file then holds exactly what was written between two cuts.
+    pub fn one_file_per_cut(mut self) -> Self {
+        self.writer = self.writer.with_target_file_size(u64::MAX);
+        self
+    }
+
     pub async fn write(&mut self, batch: RecordBatch) -> Result<(), StorageError> {
         self.rows += batch.num_rows() as u64;
         self.writer
@@ -94,6 +101,15 @@ impl TableWriter {
 
     pub fn rows(&self) -> u64 {
         self.rows
+    }
+
+    /// Closes the files written so far and returns their `add` actions;
+    /// later writes go to new files.
+    pub async fn cut(&mut self) -> Result<Vec<Add>, StorageError> {
+        self.writer
+            .flush()
+            .await
+            .map_err(|e| StorageError::at(&self.location, format!("writing data failed: {e}")))
     }
 
     /// Closes the data files and returns their `add` actions.
@@ -110,6 +126,8 @@ pub struct Commit {
     pub adds: Vec<Add>,
     /// Replace the table's current files (a full refresh).
     pub overwrite: bool,
+    /// Data files (paths as in the log) this commit removes.
+    pub removes: Vec<String>,
     pub transactions: Vec<Transaction>,
     /// Recorded in the commit's `commitInfo`.
     pub info: HashMap<String, serde_json::Value>,
@@ -149,26 +167,44 @@ pub async fn commit(
         }
         Some(table) => {
             let snapshot = table.snapshot().map_err(fail)?;
-            if commit.overwrite {
+            if commit.overwrite || !commit.removes.is_empty() {
+                let removed: HashSet<&str> = commit.removes.iter().map(String::as_str).collect();
                 let removes: Vec<_> = snapshot
                     .snapshot()
                     .file_views(table.log_store().as_ref(), None)
+                    .try_filter(|file| {
+                        std::future::ready(
+                            commit.overwrite || removed.contains(file.path().as_ref()),
+                        )
+                    })
                     .map_ok(|file| Action::Remove(file.remove_action(true)))
                     .try_collect()
                     .await
                     .map_err(fail)?;
+                if !commit.overwrite && removes.len() != removed.len() {
+                    return Err(StorageError::at(
+                        location,
+                        "commit failed: a data file to replace is no longer in the table",
+                    ));
+                }
                 actions.extend(removes);
             }
             actions.extend(commit.adds.into_iter().map(Action::Add));
-            let mode = if commit.overwrite {
-                SaveMode::Overwrite
+            let operation = if commit.overwrite {
+                DeltaOperation::Write {
+                    mode: SaveMode::Overwrite,
+                    partition_by: None,
+                    predicate: None,
+                }
+            } else if commit.removes.is_empty() {
+                DeltaOperation::Write {
+                    mode: SaveMode::Append,
+                    partition_by: None,
+                    predicate: None,
+                }
             } else {
-                SaveMode::Append
-            };
-            let operation = DeltaOperation::Write {
-                mode,
-                partition_by: None,
-                predicate: None,
+                // Rewriting some files in place of others is what an UPDATE does.
+                DeltaOperation::Update { predicate: None }
             };
             let finalized = CommitBuilder::from(properties)
                 .with_actions(actions)

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use object_store::path::Path;
-use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 // Deprecated in parquet 59 in favour of hand-written readers; it still does
 // exactly what we need (ranged reads through object_store) and stays until
 // the replacement API settles.
@@ -32,26 +33,9 @@ pub async fn stream_files(
 ) -> Result<u64, StorageError> {
     let mut rows = 0u64;
     for file in files {
-        let path = Path::parse(format!(
-            "{}/{}",
-            root.as_ref().trim_end_matches('/'),
-            file.path
-        ))
-        .map_err(|e| StorageError::at(&file.path, e))?;
-        let fail = |e: parquet::errors::ParquetError| {
-            StorageError::at(&path, format!("cannot read data file: {e}"))
-        };
-        #[allow(deprecated)]
-        let reader =
-            ParquetObjectReader::new(store.clone(), path.clone()).with_file_size(file.size);
-        let mut stream = ParquetRecordBatchStreamBuilder::new(reader)
-            .await
-            .map_err(fail)?
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(fail)?;
+        let mut stream = open_file(&store, &root, &file, None, None).await?;
         while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(fail)?;
+            let batch = batch.map_err(|e| read_failed(&file, e))?;
             rows += batch.num_rows() as u64;
             if sender.send((input.clone(), batch)).await.is_err() {
                 return Ok(rows);
@@ -59,6 +43,77 @@ pub async fn stream_files(
         }
     }
     Ok(rows)
+}
+
+/// Every row of `file`, as batches in file order.
+pub async fn read_file(
+    store: &Arc<dyn ObjectStore>,
+    root: &Path,
+    file: &DataFile,
+) -> Result<Vec<RecordBatch>, StorageError> {
+    let stream = open_file(store, root, file, None, None).await?;
+    stream
+        .map(|batch| batch.map_err(|e| read_failed(file, e)))
+        .try_collect()
+        .await
+}
+
+/// The first row of `file`, only the named `columns` (reads one page of each).
+pub async fn first_row(
+    store: &Arc<dyn ObjectStore>,
+    root: &Path,
+    file: &DataFile,
+    columns: &[String],
+) -> Result<RecordBatch, StorageError> {
+    let mut stream = open_file(store, root, file, Some(columns), Some(1)).await?;
+    match stream.next().await {
+        Some(batch) => batch.map_err(|e| read_failed(file, e)),
+        None => Err(StorageError::at(&file.path, "the data file has no rows")),
+    }
+}
+
+fn read_failed(file: &DataFile, e: parquet::errors::ParquetError) -> StorageError {
+    StorageError::at(&file.path, format!("cannot read data file: {e}"))
+}
+
+#[allow(deprecated)]
+async fn open_file(
+    store: &Arc<dyn ObjectStore>,
+    root: &Path,
+    file: &DataFile,
+    columns: Option<&[String]>,
+    limit: Option<usize>,
+) -> Result<ParquetRecordBatchStream<ParquetObjectReader>, StorageError> {
+    let path = Path::parse(format!(
+        "{}/{}",
+        root.as_ref().trim_end_matches('/'),
+        file.path
+    ))
+    .map_err(|e| StorageError::at(&file.path, e))?;
+    let fail = |e| read_failed(file, e);
+    #[allow(deprecated)]
+    let reader = ParquetObjectReader::new(store.clone(), path).with_file_size(file.size);
+    let mut builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(fail)?
+        .with_batch_size(BATCH_ROWS);
+    if let Some(columns) = columns {
+        let parquet_schema = builder.parquet_schema();
+        let mut indices = Vec::with_capacity(columns.len());
+        for name in columns {
+            let index = builder
+                .schema()
+                .index_of(name)
+                .map_err(|_| StorageError::at(&file.path, format!("no column `{name}`")))?;
+            indices.push(index);
+        }
+        let mask = ProjectionMask::roots(parquet_schema, indices);
+        builder = builder.with_projection(mask);
+    }
+    if let Some(limit) = limit {
+        builder = builder.with_limit(limit);
+    }
+    builder.build().map_err(fail)
 }
 
 /// The first `rows` rows of the table at `location` (in data file order)

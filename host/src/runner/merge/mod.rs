@@ -1,0 +1,498 @@
+//! A keyed merge: a `merge` stage with `keys` (like `cdc`), run so that a
+//! run rewrites only the parts of its table that its new changes touch.
+//!
+//! A merge's table is a function of each key's changes, in order. The host
+//! keeps every change it has applied in a state table beside the target
+//! (`<table>/_lfhost_state/<fingerprint>`, a Delta table that readers of
+//! the target never see), laid out in clusters of keys (see
+//! [`clusters`]). A run finds the clusters its new changes fall in, gives
+//! the plugin those clusters' old changes followed by the new ones (sorted
+//! by key, each key's changes in their original order: the plugin's view of
+//! each key is the same as if it saw the whole history), and replaces the
+//! clusters' state and table files with the results: one commit to the
+//! state, then one to the table, both recording the input version read.
+//!
+//! When the state is missing, or out of step with the table (a crash
+//! between the two commits), or was made for other keys, options, input
+//! schema or plugin (the fingerprint differs), the run rebuilds both from
+//! the input's whole history.
+
+mod clusters;
+
+use std::collections::{BTreeSet, HashMap};
+
+use arrow_array::RecordBatch;
+use arrow_row::{OwnedRow, Row, Rows};
+use arrow_schema::SchemaRef;
+use arrow_select::interleave::interleave_record_batch;
+use deltalake_core::DeltaTable;
+use deltalake_core::kernel::{Add, Transaction};
+use tokio::sync::mpsc;
+
+use super::plan::PlannedTable;
+use super::transform::{InputDelta, conform, input_app_id, input_delta};
+use super::writer::CHANNEL_BATCHES;
+use super::{FlowFailure, FlowOutcome, RunContext};
+use crate::config::Location;
+use crate::sandbox::{FlowContext, OutputSink};
+use crate::storage::delta::{self, Commit, DataFile, TableWriter};
+use crate::storage::{open_store, reader};
+use clusters::{KeyEncoder, cluster_of};
+
+/// Changes per cluster: a run that touches one key rewrites about this
+/// many changes and their table rows.
+const DEFAULT_CLUSTER_ROWS: usize = 131_072;
+
+/// Overrides [`DEFAULT_CLUSTER_ROWS`] (tests use tiny clusters).
+const CLUSTER_ROWS_ENV: &str = "LFHOST_MERGE_CLUSTER_ROWS";
+
+/// Data files whose first keys are read at once when indexing.
+const INDEX_READS: usize = 16;
+
+/// The `keys` option of a merge stage, when it has one.
+pub(super) fn keys_of(options_json: &str) -> Option<Vec<String>> {
+    let options: serde_json::Value = serde_json::from_str(options_json).ok()?;
+    let keys = options.get("keys")?.as_array()?;
+    let keys: Option<Vec<String>> = keys
+        .iter()
+        .map(|k| k.as_str().map(str::to_string))
+        .collect();
+    keys.filter(|k| !k.is_empty())
+}
+
+fn cluster_rows() -> usize {
+    std::env::var(CLUSTER_ROWS_ENV)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(DEFAULT_CLUSTER_ROWS)
+}
+
+/// One cluster of an existing layout.
+struct Cluster {
+    first: OwnedRow,
+    state: DataFile,
+    targets: Vec<DataFile>,
+}
+
+/// Everything the run feeds the plugin, in the order it does.
+struct Changes {
+    /// Old changes of the touched clusters, then the new changes.
+    batches: Vec<RecordBatch>,
+    keys: Vec<Rows>,
+    /// (batch, row) of every change, sorted by key (stably).
+    order: Vec<(usize, usize)>,
+}
+
+impl Changes {
+    fn key(&self, at: (usize, usize)) -> Row<'_> {
+        self.keys[at.0].row(at.1)
+    }
+}
+
+pub(super) struct MergeRun<'a> {
+    pub run: &'a RunContext,
+    pub table: &'a PlannedTable,
+    pub keys: Vec<String>,
+    pub input: InputDelta,
+    pub existing: Option<DeltaTable>,
+    pub schema: SchemaRef,
+    /// Rebuild from the input's whole history.
+    pub rebuild: bool,
+}
+
+pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure> {
+    let MergeRun {
+        run,
+        table,
+        keys,
+        input,
+        existing,
+        schema,
+        rebuild,
+    } = merge;
+    let name = &table.spec.name;
+    let input_schema = table
+        .inputs
+        .first()
+        .map(|(_, s)| s.clone())
+        .ok_or_else(|| FlowFailure::new("the merge has no input"))?;
+    let encoder = KeyEncoder::new(&input_schema, &keys).map_err(FlowFailure::new)?;
+    let location = run.pipeline.table_location(name);
+    let state_location =
+        location
+            .join("_lfhost_state")
+            .join(&fingerprint(table, &keys, &input_schema));
+    let state = delta::open(&state_location).await?;
+    let app_id = input_app_id(&input.name);
+
+    let mut layout = None;
+    if let (false, Some(target), Some(state)) = (rebuild, &existing, &state) {
+        let applied = delta::transaction_version(target, &app_id).await?;
+        if applied.is_some() && applied == delta::transaction_version(state, &app_id).await? {
+            layout = index(&encoder, state, &state_location, target, &location).await?;
+        }
+    }
+    let (clusters, input) = match layout {
+        Some(clusters) => (clusters, input),
+        None => {
+            if !rebuild && existing.is_some() {
+                tracing::warn!(table = %name, "the merge state is missing or out of step with the table: rebuilding {name} from its input");
+            }
+            (Vec::new(), input_delta(run, &input.name, None).await?.delta)
+        }
+    };
+    let rebuild = clusters.is_empty();
+    let firsts: Vec<OwnedRow> = clusters.iter().map(|c| c.first.clone()).collect();
+
+    // The new changes, the clusters they touch, and those clusters' old changes.
+    let mut new_batches = Vec::new();
+    let (input_store, input_root) = open_store(&input.location)?;
+    for file in &input.files {
+        for batch in reader::read_file(&input_store, &input_root, file).await? {
+            new_batches.push(conform(&batch, &input_schema).map_err(FlowFailure::new)?);
+        }
+    }
+    let new_keys = encode_all(&encoder, &new_batches)?;
+    let touched: BTreeSet<usize> = new_keys
+        .iter()
+        .flat_map(|rows| rows.iter().map(|k| cluster_of(&firsts, k)))
+        .filter(|_| !rebuild)
+        .collect();
+    let mut batches = Vec::new();
+    let (state_store, state_root) = open_store(&state_location)?;
+    for &c in &touched {
+        for batch in reader::read_file(&state_store, &state_root, &clusters[c].state).await? {
+            batches.push(conform(&batch, &input_schema).map_err(FlowFailure::new)?);
+        }
+    }
+    let mut keys_of_batches = encode_all(&encoder, &batches)?;
+    batches.extend(new_batches);
+    keys_of_batches.extend(new_keys);
+    let mut changes = Changes {
+        order: batches
+            .iter()
+            .enumerate()
+            .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r)))
+            .collect(),
+        batches,
+        keys: keys_of_batches,
+    };
+    let mut order = std::mem::take(&mut changes.order);
+    order.sort_by(|&a, &b| changes.key(a).cmp(&changes.key(b)));
+    changes.order = order;
+
+    let sorted_keys: Vec<Row> = changes.order.iter().map(|&at| changes.key(at)).collect();
+    let cluster_ids: Vec<usize> = sorted_keys
+        .iter()
+        .map(|&k| cluster_of(&firsts, k))
+        .collect();
+    let pieces = clusters::pieces(&sorted_keys, &cluster_ids, cluster_rows());
+    let piece_firsts: Vec<OwnedRow> = pieces
+        .iter()
+        .map(|p| sorted_keys[p.start].owned())
+        .collect();
+
+    // The plugin gets the changes piece by piece; the state gets them too,
+    // one file per piece.
+    let (report, emitted, state_adds) = feed(
+        run,
+        table,
+        &input.name,
+        &input_schema,
+        &state_location,
+        &changes,
+        &pieces,
+    )
+    .await?;
+    let fed = changes.order.len();
+
+    let target_adds = write_table(
+        &encoder,
+        &location,
+        &schema,
+        &emitted,
+        &sorted_keys,
+        &piece_firsts,
+        run,
+        name,
+    )
+    .await?;
+    let rows_out: u64 = emitted.iter().map(|b| b.num_rows() as u64).sum();
+
+    let transactions: Vec<Transaction> = input
+        .version
+        .map(|v| Transaction::new(&app_id, v))
+        .into_iter()
+        .collect();
+    let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
+    let touched_clusters = || touched.iter().map(|&c| &clusters[c]);
+    let state_commit = Commit {
+        adds: state_adds,
+        removes: touched_clusters().map(|c| c.state.path.clone()).collect(),
+        overwrite: rebuild && state.is_some(),
+        transactions: transactions.clone(),
+        info: info.clone(),
+    };
+    delta::commit(&state_location, state.as_ref(), &input_schema, state_commit)
+        .await
+        .map_err(|e| FlowFailure::new(format!("the merge state: {e}")))?;
+    let target_commit = Commit {
+        adds: target_adds,
+        removes: touched_clusters()
+            .flat_map(|c| c.targets.iter().map(|f| f.path.clone()))
+            .collect(),
+        overwrite: rebuild && existing.is_some(),
+        transactions,
+        info,
+    };
+    let version = delta::commit(&location, existing.as_ref(), &schema, target_commit).await?;
+
+    let mut counters = report.counters;
+    counters.set_default("rows_in", i64::try_from(fed).unwrap_or(i64::MAX));
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    counters.add("clusters_rewritten", count(pieces.len()));
+    counters.add(
+        "clusters",
+        count(clusters.len() - touched.len() + pieces.len()),
+    );
+    Ok(FlowOutcome {
+        committed_version: Some(version),
+        rows_out,
+        files: input.files.len(),
+        counters,
+    })
+}
+
+/// Names the state by what it depends on, so that a change to any of it
+/// starts a new state (and so a rebuild) instead of misreading the old one.
+fn fingerprint(table: &PlannedTable, keys: &[String], input: &SchemaRef) -> String {
+    let text = serde_json::json!({
+        "keys": keys,
+        "input": lfhost_ipc::describe_schema(input),
+        "options": table.spec.options_json,
+        "plugin": table.plugin.digest,
+    })
+    .to_string();
+    crate::sandbox::digest(text.as_bytes())[..16].to_string()
+}
+
+fn encode_all(encoder: &KeyEncoder, batches: &[RecordBatch]) -> Result<Vec<Rows>, FlowFailure> {
+    batches
+        .iter()
+        .map(|b| encoder.encode(b).map_err(FlowFailure::new))
+        .collect()
+}
+
+/// The existing layout: clusters by their state files' first keys, each
+/// with the table files whose first key falls in it. `None` when the two
+/// do not fit together (then the run rebuilds).
+async fn index(
+    encoder: &KeyEncoder,
+    state: &DeltaTable,
+    state_location: &Location,
+    target: &DeltaTable,
+    target_location: &Location,
+) -> Result<Option<Vec<Cluster>>, FlowFailure> {
+    let state_files = delta::data_files(state).await?;
+    let target_files = delta::data_files(target).await?;
+    let state_firsts = first_keys(encoder, state_location, &state_files).await?;
+    let target_firsts = first_keys(encoder, target_location, &target_files).await?;
+    let mut clusters: Vec<Cluster> = state_files
+        .into_iter()
+        .zip(state_firsts)
+        .map(|(state, first)| Cluster {
+            first,
+            state,
+            targets: Vec::new(),
+        })
+        .collect();
+    clusters.sort_by(|a, b| a.first.cmp(&b.first));
+    let firsts: Vec<OwnedRow> = clusters.iter().map(|c| c.first.clone()).collect();
+    if clusters.is_empty() || firsts.windows(2).any(|w| w[0] == w[1]) {
+        return Ok(None);
+    }
+    for (file, first) in target_files.into_iter().zip(target_firsts) {
+        if first < firsts[0] {
+            return Ok(None);
+        }
+        clusters[cluster_of(&firsts, first.row())]
+            .targets
+            .push(file);
+    }
+    Ok(Some(clusters))
+}
+
+async fn first_keys(
+    encoder: &KeyEncoder,
+    location: &Location,
+    files: &[DataFile],
+) -> Result<Vec<OwnedRow>, FlowFailure> {
+    let (store, root) = open_store(location)?;
+    let names = encoder.key_names();
+    let mut batches: Vec<RecordBatch> = Vec::with_capacity(files.len());
+    for group in files.chunks(INDEX_READS) {
+        let reads = group
+            .iter()
+            .map(|file| reader::first_row(&store, &root, file, &names));
+        batches.extend(futures::future::try_join_all(reads).await?);
+    }
+    batches
+        .iter()
+        .map(|batch| {
+            let rows = encoder.encode(batch).map_err(FlowFailure::new)?;
+            Ok(rows.row(0).owned())
+        })
+        .collect()
+}
+
+type Fed = (crate::sandbox::FlowReport, Vec<RecordBatch>, Vec<Add>);
+
+/// Runs the plugin over `changes`, writing them to the state as it goes,
+/// and returns its report, what it emitted, and the state's new files.
+async fn feed(
+    run: &RunContext,
+    table: &PlannedTable,
+    input_name: &str,
+    input_schema: &SchemaRef,
+    state_location: &Location,
+    changes: &Changes,
+    pieces: &[std::ops::Range<usize>],
+) -> Result<Fed, FlowFailure> {
+    let schema = table
+        .main_schema()
+        .cloned()
+        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))?;
+    let (out_tx, mut out_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
+    let collector = tokio::spawn(async move {
+        let mut emitted = Vec::new();
+        while let Some(batch) = out_rx.recv().await {
+            emitted.push(batch);
+        }
+        emitted
+    });
+    let outputs = HashMap::from([(
+        "main".to_string(),
+        OutputSink {
+            schema,
+            sender: out_tx,
+        },
+    )]);
+    let (batch_tx, mut batch_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
+    let plugin = table.plugin.clone();
+    let options = table.spec.options_json.clone();
+    let limits = table.spec.limits.clone();
+    let input_schemas = table.inputs.clone();
+    let input = input_name.to_string();
+    let context = FlowContext {
+        run_id: run.run_id.clone(),
+        table: table.spec.name.clone(),
+        run_started_at_micros: run.started_at_micros,
+    };
+    let flow = tokio::task::spawn_blocking(move || {
+        let mut flow = plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
+        while let Some(batch) = batch_rx.blocking_recv() {
+            flow.push(&input, &batch)?;
+        }
+        flow.finish()
+    });
+
+    let mut state = TableWriter::new(state_location, input_schema.clone())?.one_file_per_cut();
+    let sources: Vec<&RecordBatch> = changes.batches.iter().collect();
+    let mut state_adds = Vec::new();
+    let mut written = Ok(());
+    'feed: for piece in pieces {
+        for chunk in changes.order[piece.clone()].chunks(reader::BATCH_ROWS) {
+            let batch = interleave_record_batch(&sources, chunk)
+                .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))?;
+            if let Err(e) = state.write(batch.clone()).await {
+                written = Err(e);
+                break 'feed;
+            }
+            if batch_tx.send(batch).await.is_err() {
+                break 'feed; // the plugin stopped; its error follows
+            }
+        }
+        match state.cut().await {
+            Ok(adds) => state_adds.extend(adds),
+            Err(e) => {
+                written = Err(e);
+                break 'feed;
+            }
+        }
+    }
+    drop(batch_tx);
+    let report = flow
+        .await
+        .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?
+        .map_err(|e| FlowFailure::new(format!("plugin {}: {e}", table.plugin.name())))?;
+    written?;
+    let emitted = collector
+        .await
+        .map_err(|e| FlowFailure::new(format!("collecting the plugin's output failed: {e}")))?;
+    Ok((report, emitted, state_adds))
+}
+
+/// Writes the plugin's rows as one table file per piece, each sorted by
+/// key; a row whose key the plugin was not given is refused (it would land
+/// outside the clusters this run owns).
+#[allow(clippy::too_many_arguments)]
+async fn write_table(
+    encoder: &KeyEncoder,
+    location: &Location,
+    schema: &SchemaRef,
+    emitted: &[RecordBatch],
+    sorted_keys: &[Row<'_>],
+    piece_firsts: &[OwnedRow],
+    run: &RunContext,
+    name: &str,
+) -> Result<Vec<Add>, FlowFailure> {
+    let keys = encode_all(encoder, emitted)?;
+    let mut per_piece: Vec<Vec<(usize, usize)>> = vec![Vec::new(); piece_firsts.len()];
+    for (b, rows) in keys.iter().enumerate() {
+        for (r, key) in rows.iter().enumerate() {
+            if sorted_keys.binary_search(&key).is_err() {
+                return Err(FlowFailure::new(format!(
+                    "the plugin emitted a row (batch {b}, row {r}) whose key is in none of the changes it was given"
+                )));
+            }
+            per_piece[cluster_of(piece_firsts, key)].push((b, r));
+        }
+    }
+    let sources: Vec<&RecordBatch> = emitted.iter().collect();
+    let mut writer = TableWriter::new(location, schema.clone())?.one_file_per_cut();
+    let mut adds = Vec::new();
+    for mut rows in per_piece {
+        if rows.is_empty() {
+            continue;
+        }
+        rows.sort_by(|a, b| keys[a.0].row(a.1).cmp(&keys[b.0].row(b.1)));
+        for chunk in rows.chunks(reader::BATCH_ROWS) {
+            let batch = interleave_record_batch(&sources, chunk)
+                .map_err(|e| FlowFailure::new(format!("gathering table rows: {e}")))?;
+            let count = batch.num_rows() as u64;
+            writer.write(batch).await?;
+            run.progress.rows_written(name, count);
+        }
+        adds.extend(writer.cut().await?);
+    }
+    adds.extend(writer.finish().await?);
+    Ok(adds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keys_of;
+
+    #[test]
+    fn keys_come_from_the_options() {
+        assert_eq!(
+            keys_of(r#"{"keys": ["a", "b"], "sequence_by": "s"}"#),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(keys_of(r#"{"keys": []}"#), None);
+        assert_eq!(keys_of(r#"{"keys": [1]}"#), None);
+        assert_eq!(keys_of(r#"{}"#), None);
+        assert_eq!(keys_of("not json"), None);
+    }
+}
