@@ -148,8 +148,12 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LFHOST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,lfhost={level}")));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LFHOST_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            // Its upload budget warning is about memory sizing we chose on purpose.
+            "warn,lfhost={level},deltalake_core::datafile::writer=error"
+        ))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

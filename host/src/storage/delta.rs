@@ -61,6 +61,10 @@ pub fn arrow_schema(table: &DeltaTable) -> Result<SchemaRef, StorageError> {
     Ok(snapshot.snapshot().arrow_schema())
 }
 
+/// The size at which a writer made by [`TableWriter::one_file_per_cut`]
+/// starts a new file anyway.
+pub const ONE_FILE_LIMIT: u64 = 1 << 30;
+
 /// Writes data files for one commit. Files are invisible until committed;
 /// a failed run leaves only unreferenced files behind.
 pub struct TableWriter {
@@ -84,10 +88,12 @@ impl TableWriter {
         })
     }
 
-    /// Makes every file end only at a [`TableWriter::cut`], however large:
-    /// a file then holds exactly what was written between two cuts.
+    /// Makes files end at a [`TableWriter::cut`] rather than at 128 MiB,
+    /// so that a file holds what was written between two cuts (up to
+    /// [`ONE_FILE_LIMIT`] bytes, beyond which the writer still starts a new
+    /// one: callers check).
     pub fn one_file_per_cut(mut self) -> Self {
-        self.writer = self.writer.with_target_file_size(u64::MAX);
+        self.writer = self.writer.with_target_file_size(ONE_FILE_LIMIT);
         self
     }
 

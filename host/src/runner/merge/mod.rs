@@ -400,13 +400,13 @@ async fn feed(
     let mut state = TableWriter::new(state_location, input_schema.clone())?.one_file_per_cut();
     let sources: Vec<&RecordBatch> = changes.batches.iter().collect();
     let mut state_adds = Vec::new();
-    let mut written = Ok(());
+    let mut written: Result<(), FlowFailure> = Ok(());
     'feed: for piece in pieces {
         for chunk in changes.order[piece.clone()].chunks(reader::BATCH_ROWS) {
             let batch = interleave_record_batch(&sources, chunk)
                 .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))?;
             if let Err(e) = state.write(batch.clone()).await {
-                written = Err(e);
+                written = Err(e.into());
                 break 'feed;
             }
             if batch_tx.send(batch).await.is_err() {
@@ -414,9 +414,17 @@ async fn feed(
             }
         }
         match state.cut().await {
+            Ok(adds) if adds.len() > 1 => {
+                written = Err(FlowFailure::new(format!(
+                    "a cluster's changes took more than {} MiB, which the merge's layout cannot hold in one file: set {CLUSTER_ROWS_ENV} below {}",
+                    delta::ONE_FILE_LIMIT >> 20,
+                    cluster_rows()
+                )));
+                break 'feed;
+            }
             Ok(adds) => state_adds.extend(adds),
             Err(e) => {
-                written = Err(e);
+                written = Err(e.into());
                 break 'feed;
             }
         }
