@@ -102,6 +102,30 @@ enum GraphFormat {
     Dot,
 }
 
+/// delta-rs aborts a failed upload through object_store's `BufWriter`,
+/// which panics by design when the upload had already begun to finish, and
+/// catches that panic. The default hook would still print it as if lfhost
+/// had crashed, next to the real error (say, access denied); every other
+/// panic is reported as usual.
+fn quiet_known_caught_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
+        let in_object_store = info.location().is_some_and(|l| {
+            l.file().contains("object_store") && l.file().ends_with("buffered.rs")
+        });
+        if in_object_store && message == Some("Already shut down") {
+            tracing::debug!("an aborted upload was already finishing (caught by delta-rs)");
+            return;
+        }
+        default(info);
+    }));
+}
+
 /// Exit status when the pipeline file or a command-line value is wrong.
 const EXIT_INVALID: u8 = 2;
 /// Exit status when a table's flow failed.
@@ -117,6 +141,7 @@ pub fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
+    quiet_known_caught_panics();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,6 +1,8 @@
 //! Where data lives: a local folder, `file://` or `s3://` URI.
 
+use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use url::Url;
 
@@ -8,6 +10,60 @@ use url::Url;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Location {
     url: Url,
+    /// How to reach it, for `s3://` locations.
+    storage: Option<Arc<StorageSettings>>,
+}
+
+/// A pipeline's `[storage]` settings (no secrets: credentials come from
+/// the AWS chain when a store is built).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StorageSettings {
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub allow_http: bool,
+    pub role_arn: Option<String>,
+    pub role_session_name: Option<String>,
+    pub max_retries: Option<usize>,
+    pub retry_timeout_seconds: Option<u64>,
+}
+
+/// Storage option keys: Delta's storage options carry the settings to the
+/// store factory, which reads them back.
+const OPTION_PREFIX: &str = "lfhost_s3_";
+
+impl StorageSettings {
+    pub fn to_options(&self) -> HashMap<String, String> {
+        let mut options = HashMap::new();
+        let mut put = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                options.insert(format!("{OPTION_PREFIX}{name}"), value);
+            }
+        };
+        put("region", self.region.clone());
+        put("endpoint", self.endpoint.clone());
+        put("allow_http", Some(self.allow_http.to_string()));
+        put("role_arn", self.role_arn.clone());
+        put("role_session_name", self.role_session_name.clone());
+        put("max_retries", self.max_retries.map(|n| n.to_string()));
+        put(
+            "retry_timeout_seconds",
+            self.retry_timeout_seconds.map(|n| n.to_string()),
+        );
+        options
+    }
+
+    pub fn from_options(options: &HashMap<String, String>) -> StorageSettings {
+        let get = |name: &str| options.get(&format!("{OPTION_PREFIX}{name}")).cloned();
+        StorageSettings {
+            region: get("region"),
+            endpoint: get("endpoint"),
+            allow_http: get("allow_http").is_some_and(|v| v == "true"),
+            role_arn: get("role_arn"),
+            role_session_name: get("role_session_name"),
+            max_retries: get("max_retries").and_then(|v| v.parse().ok()),
+            retry_timeout_seconds: get("retry_timeout_seconds").and_then(|v| v.parse().ok()),
+        }
+    }
 }
 
 impl Location {
@@ -21,6 +77,7 @@ impl Location {
             return match url.scheme() {
                 "file" | "s3" => Ok(Location {
                     url: with_trailing_slash(url),
+                    storage: None,
                 }),
                 other => Err(format!(
                     "`{text}`: unsupported scheme `{other}` (use a local path, file:// or s3://)"
@@ -30,7 +87,29 @@ impl Location {
         let path = normalize(&base.join(text));
         let url = Url::from_directory_path(&path)
             .map_err(|()| format!("`{}` is not an absolute path", path.display()))?;
-        Ok(Location { url })
+        Ok(Location { url, storage: None })
+    }
+
+    /// The same location reached with `settings` (kept for `s3://` only).
+    pub fn with_storage(mut self, settings: Option<Arc<StorageSettings>>) -> Location {
+        self.storage = settings.filter(|_| self.is_s3());
+        self
+    }
+
+    pub fn is_s3(&self) -> bool {
+        self.url.scheme() == "s3"
+    }
+
+    /// The options Delta and the store factory need to reach it.
+    pub fn storage_options(&self) -> HashMap<String, String> {
+        self.storage
+            .as_ref()
+            .map(|s| s.to_options())
+            .unwrap_or_default()
+    }
+
+    pub fn storage(&self) -> StorageSettings {
+        self.storage.as_deref().cloned().unwrap_or_default()
     }
 
     pub fn url(&self) -> &Url {
@@ -45,7 +124,10 @@ impl Location {
                 s.pop_if_empty().push(name).push("");
             })
             .ok();
-        Location { url }
+        Location {
+            url,
+            storage: self.storage.clone(),
+        }
     }
 
     /// The local folder, when this is one.

@@ -11,11 +11,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigProblem};
-pub use location::Location;
+pub use location::{Location, StorageSettings};
 pub use source_map::SourceMap;
 
 use crate::sandbox::Limits;
-use model::{LimitsDecl, PipelineFile};
+use model::{LimitsDecl, PipelineFile, StorageDecl};
 use vars::Vars;
 
 /// A pipeline ready to plan: every name checked, every location resolved.
@@ -97,6 +97,7 @@ impl Pipeline {
         Resolver {
             source: &source,
             problems: Vec::new(),
+            storage: None,
         }
         .resolve(file, dir, cwd, overrides)
     }
@@ -115,6 +116,8 @@ impl Pipeline {
 struct Resolver<'a> {
     source: &'a SourceMap,
     problems: Vec<ConfigProblem>,
+    /// `[storage]`, given to every `s3://` location.
+    storage: Option<std::sync::Arc<StorageSettings>>,
 }
 
 impl Resolver<'_> {
@@ -141,6 +144,10 @@ impl Resolver<'_> {
             vars.set_from_command_line(name, value);
         }
 
+        self.storage = file
+            .storage
+            .as_ref()
+            .map(|s| std::sync::Arc::new(self.storage_settings(&vars, s.get_ref())));
         let lake = self.location(&vars, &file.pipeline.lake, None);
         let plugins = self.plugins(&file, dir);
         let defaults = Limits::default().with(file.limits.as_ref().map(|l| l.get_ref()));
@@ -280,6 +287,57 @@ impl Resolver<'_> {
         }
     }
 
+    fn storage_settings(&mut self, vars: &Vars, decl: &StorageDecl) -> StorageSettings {
+        let mut text = |value: &Option<serde_spanned::Spanned<String>>| {
+            let value = value.as_ref()?;
+            match vars.expand(value.get_ref()) {
+                Ok((expanded, _)) => Some((expanded, value.span())),
+                Err(message) => {
+                    self.problem(&value.span(), None, message);
+                    None
+                }
+            }
+        };
+        let region = text(&decl.region);
+        let endpoint = text(&decl.endpoint);
+        let role_arn = text(&decl.role_arn);
+        let session = text(&decl.role_session_name);
+        if let Some((endpoint, span)) = &endpoint {
+            match url::Url::parse(endpoint) {
+                Ok(url) if url.scheme() == "http" && !decl.allow_http => self.problem(
+                    span,
+                    None,
+                    format!("`{endpoint}` is plain HTTP: set `allow_http = true` to allow it"),
+                ),
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                _ => self.problem(span, None, format!("`{endpoint}` is not an http(s) URL")),
+            }
+        }
+        if let Some((arn, span)) = &role_arn
+            && !(arn.starts_with("arn:") && arn.contains(":iam::") && arn.contains(":role/"))
+        {
+            self.problem(
+                span,
+                None,
+                format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+            );
+        }
+        if let Some((region, span)) = &region
+            && region.trim().is_empty()
+        {
+            self.problem(span, None, "empty region");
+        }
+        StorageSettings {
+            region: region.map(|(r, _)| r),
+            endpoint: endpoint.map(|(e, _)| e),
+            allow_http: decl.allow_http,
+            role_arn: role_arn.map(|(a, _)| a),
+            role_session_name: session.map(|(s, _)| s),
+            max_retries: decl.max_retries,
+            retry_timeout_seconds: decl.retry_timeout_seconds,
+        }
+    }
+
     fn location(
         &mut self,
         vars: &Vars,
@@ -288,7 +346,7 @@ impl Resolver<'_> {
     ) -> Option<Location> {
         match vars.expand(text.get_ref()) {
             Ok((expanded, base)) => match Location::parse(&expanded, &base) {
-                Ok(location) => Some(location),
+                Ok(location) => Some(location.with_storage(self.storage.clone())),
                 Err(message) => {
                     self.problem(&text.span(), table, message);
                     None

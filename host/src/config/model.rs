@@ -18,6 +18,32 @@ pub struct PipelineFile {
     pub limits: Option<Spanned<LimitsDecl>>,
     #[serde(default)]
     pub tables: BTreeMap<Spanned<String>, Spanned<TableDecl>>,
+    /// How to reach `s3://` locations.
+    #[serde(default)]
+    pub storage: Option<Spanned<StorageDecl>>,
+}
+
+/// `[storage]`: settings for S3 and S3-compatible stores. Credentials are
+/// never written here: they come from the standard AWS chain.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageDecl {
+    #[serde(default)]
+    pub region: Option<Spanned<String>>,
+    /// An S3-compatible endpoint, e.g. `http://127.0.0.1:9000`.
+    #[serde(default)]
+    pub endpoint: Option<Spanned<String>>,
+    #[serde(default)]
+    pub allow_http: bool,
+    /// A role to assume (STS AssumeRole) with the chain's credentials.
+    #[serde(default)]
+    pub role_arn: Option<Spanned<String>>,
+    #[serde(default)]
+    pub role_session_name: Option<Spanned<String>>,
+    #[serde(default)]
+    pub max_retries: Option<usize>,
+    #[serde(default)]
+    pub retry_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -19,13 +19,11 @@ use crate::config::Location;
 
 /// Opens the table at `location`, or `None` when there is none yet.
 pub async fn open(location: &Location) -> Result<Option<DeltaTable>, StorageError> {
-    if let Some(dir) = location.local_path()
-        && !dir.join("_delta_log").exists()
-    {
+    if !has_log(location).await? {
         return Ok(None);
     }
     let url = table_url(location)?;
-    match deltalake_core::open_table(url).await {
+    match deltalake_core::open_table_with_storage_options(url, location.storage_options()).await {
         Ok(table) => Ok(Some(table)),
         Err(DeltaTableError::NotATable(_)) => Ok(None),
         Err(e) => Err(StorageError::at(
@@ -35,7 +33,23 @@ pub async fn open(location: &Location) -> Result<Option<DeltaTable>, StorageErro
     }
 }
 
+/// Whether a Delta log exists at `location` (asked first so that a missing
+/// table is not reported as an error by the Delta reader).
+async fn has_log(location: &Location) -> Result<bool, StorageError> {
+    if let Some(dir) = location.local_path() {
+        return Ok(dir.join("_delta_log").exists());
+    }
+    let (store, root) = super::open_store(location)?;
+    let log = root.join("_delta_log");
+    let mut listing = store.list(Some(&log));
+    match listing.try_next().await {
+        Ok(first) => Ok(first.is_some()),
+        Err(e) => Err(StorageError::at(location, e)),
+    }
+}
+
 fn table_url(location: &Location) -> Result<url::Url, StorageError> {
+    super::s3::register();
     url::Url::parse(&location.table_uri()).map_err(|e| StorageError::at(location, e))
 }
 
@@ -78,7 +92,9 @@ impl TableWriter {
         if let Some(dir) = location.local_path() {
             std::fs::create_dir_all(&dir).map_err(|e| StorageError::at(location, e))?;
         }
-        let writer = RecordBatchWriter::try_new(location.table_uri(), schema, None, None)
+        super::s3::register();
+        let options = Some(location.storage_options()).filter(|o| !o.is_empty());
+        let writer = RecordBatchWriter::try_new(location.table_uri(), schema, None, options)
             .map_err(|e| StorageError::at(location, format!("cannot write the table: {e}")))?
             .with_target_file_size(128 << 20);
         Ok(TableWriter {
@@ -160,6 +176,7 @@ pub async fn commit(
             actions.extend(commit.adds.into_iter().map(Action::Add));
             let table = CreateBuilder::new()
                 .with_location(location.table_uri())
+                .with_storage_options(location.storage_options())
                 .with_columns(columns.fields().cloned())
                 .with_save_mode(SaveMode::ErrorIfExists)
                 .with_actions(actions)
@@ -260,6 +277,7 @@ pub async fn open_version(location: &Location, version: i64) -> Result<DeltaTabl
     let version = u64::try_from(version).map_err(|e| StorageError::at(location, e))?;
     let mut table = deltalake_core::DeltaTableBuilder::from_url(url)
         .map_err(|e| StorageError::at(location, e))?
+        .with_storage_options(location.storage_options())
         .build()
         .map_err(|e| StorageError::at(location, e))?;
     table

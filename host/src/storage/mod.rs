@@ -5,6 +5,7 @@ pub mod delta;
 pub mod landing;
 pub mod manifest;
 pub mod reader;
+pub mod s3;
 
 use std::sync::Arc;
 
@@ -31,6 +32,13 @@ impl StorageError {
 
 /// The object store holding `location`, and the location's path inside it.
 pub fn open_store(location: &Location) -> Result<(Arc<dyn ObjectStore>, Path), StorageError> {
+    if location.is_s3() {
+        let store = s3::store(location.url(), &location.storage())
+            .map_err(|e| StorageError::at(location, e))?;
+        let path = Path::from_url_path(location.url().path())
+            .map_err(|e| StorageError::at(location, e))?;
+        return Ok((store, path));
+    }
     let (store, path) =
         object_store::parse_url(location.url()).map_err(|e| StorageError::at(location, e))?;
     Ok((Arc::from(store), path))

@@ -1,0 +1,226 @@
+"""The seed pipeline with its landing files and lake on S3, against moto's
+S3 + IAM + STS server with IAM enforced: lfhost assumes the pipeline role
+(whose policy is rendered from terraform/'s template) with a runner key that
+may do nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pyarrow as pa  # noqa: F401  (before deltalake, see conftest)
+import deltalake
+import pytest
+
+import helpers
+import s3_emulator
+from s3_emulator import Emulator, FaultyProxy, Keys
+
+REPO = Path(__file__).resolve().parents[2]
+LANDING = REPO / "data" / "landing"
+BUCKET = "lfhost-lake"
+LANDING_PREFIX = "team-a/landing"
+LAKE_PREFIX = "team-a/lake"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    emulator = Emulator(Path(tmp_path_factory.mktemp("moto")))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def tenant(emulator):
+    tenant = s3_emulator.provision(emulator, BUCKET, LANDING_PREFIX, LAKE_PREFIX)
+    assert s3_emulator.upload_tree(emulator, LANDING, BUCKET, LANDING_PREFIX) > 0
+    return tenant
+
+
+def pipeline_text(storage_extra: str = "") -> str:
+    """The seed pipeline, plugins by absolute path, with a [storage] table."""
+    text = (REPO / "pipelines.toml").read_text()
+    text = text.replace('"target/wasm32-wasip2/release/', f'"{REPO}/target/wasm32-wasip2/release/')
+    storage = (
+        "[storage]\n"
+        f'region = "{s3_emulator.REGION}"\n'
+        'endpoint = "${s3_endpoint}"\n'
+        "allow_http = true\n"
+        'role_arn = "${role_arn}"\n' + storage_extra + "\n"
+    )
+    text = text.replace("[vars]\n", storage + '[vars]\ns3_endpoint = ""\nrole_arn = ""\n', 1)
+    return text
+
+
+@pytest.fixture(scope="module")
+def s3_pipeline(tmp_path_factory) -> Path:
+    path = Path(tmp_path_factory.mktemp("s3-pipeline")) / "pipelines.toml"
+    path.write_text(pipeline_text())
+    return path
+
+
+@pytest.fixture(scope="module")
+def fragile_pipeline(tmp_path_factory) -> Path:
+    """Gives up quickly on network errors, so a fault test does not wait
+    out the default three minutes of retries."""
+    path = Path(tmp_path_factory.mktemp("s3-fragile")) / "pipelines.toml"
+    path.write_text(pipeline_text("max_retries = 1\nretry_timeout_seconds = 3\n"))
+    return path
+
+
+def runner_env(lfhost_env: dict, keys: Keys) -> dict:
+    env = {k: v for k, v in lfhost_env.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=keys.key_id, AWS_SECRET_ACCESS_KEY=keys.secret, AWS_REGION=s3_emulator.REGION)
+    return env
+
+
+def run_on_s3(run_lfhost, pipeline, tenant, env, lake: str, endpoint: str, timeout=180):
+    started = time.monotonic()
+    rc, out, err = run_lfhost(
+        "run",
+        pipeline,
+        "--var",
+        f"landing=s3://{BUCKET}/{LANDING_PREFIX}",
+        "--var",
+        f"lake=s3://{BUCKET}/{lake}",
+        "--var",
+        f"s3_endpoint={endpoint}",
+        "--var",
+        f"role_arn={tenant.role_arn}",
+        cwd=pipeline.parent,
+        env=env,
+        timeout=timeout,
+    )
+    return rc, out, err, time.monotonic() - started
+
+
+def storage_options(emulator: Emulator) -> dict:
+    return {
+        "AWS_ENDPOINT_URL": emulator.endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": emulator.admin.key_id,
+        "AWS_SECRET_ACCESS_KEY": emulator.admin.secret,
+        "AWS_REGION": s3_emulator.REGION,
+    }
+
+
+def comparable(table: pa.Table, landing_root: str) -> list[dict]:
+    """Rows without the run's timestamp, with source files relative to the
+    landing root (a URI on S3, a path locally)."""
+    rows = helpers.table_rows(table)
+    for row in rows:
+        row.pop("_ingested_at", None)
+        if row.get("_source_file"):
+            row["_source_file"] = row["_source_file"].removeprefix(landing_root).lstrip("/")
+    return rows
+
+
+@pytest.fixture(scope="module")
+def local_tables(run_lfhost, seed_pipeline, tmp_path_factory, warm_seed_plugins) -> dict:
+    root = Path(os.path.realpath(tmp_path_factory.mktemp("s3-local-twin")))
+    rc, out, err = run_lfhost("run", seed_pipeline, "--var", f"landing={LANDING}", "--var", "lake=lake", cwd=root)
+    assert rc == 0, f"local run failed\n{out}\n{err}"
+    return {t: comparable(helpers.read_delta(root / "lake" / t), str(LANDING)) for t in helpers.seed_tables()}
+
+
+def s3_tables(emulator: Emulator, lake: str) -> dict:
+    options = storage_options(emulator)
+    tables = {}
+    for table in helpers.seed_tables():
+        data = deltalake.DeltaTable(f"s3://{BUCKET}/{lake}/{table}", storage_options=options).to_pyarrow_table()
+        tables[table] = comparable(data, f"s3://{BUCKET}/{LANDING_PREFIX}")
+    return tables
+
+
+def assert_same_tables(actual: dict, expected: dict) -> None:
+    for table, rows in expected.items():
+        helpers.assert_same_rows(actual[table], rows, f"{table} on S3 vs local")
+
+
+def delta_logs(emulator: Emulator, lake: str) -> dict[str, bytes]:
+    s3 = emulator.client("s3")
+    logs = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=f"{lake}/"):
+        for item in page.get("Contents", []):
+            if "/_delta_log/" in item["Key"] and item["Key"].endswith(".json"):
+                logs[item["Key"]] = s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+    return logs
+
+
+def test_the_seed_pipeline_on_s3_gives_the_local_tables(emulator, tenant, s3_pipeline, run_lfhost, lfhost_env, local_tables):
+    env = runner_env(lfhost_env, tenant.runner)
+    lake = f"{LAKE_PREFIX}/seed"
+    rc, out, err, _ = run_on_s3(run_lfhost, s3_pipeline, tenant, env, lake, emulator.endpoint)
+    assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert_same_tables(s3_tables(emulator, lake), local_tables)
+    versions = {k: v for k, v in delta_logs(emulator, lake).items()}
+    rc, out, err, _ = run_on_s3(run_lfhost, s3_pipeline, tenant, env, lake, emulator.endpoint)
+    assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    new_logs = set(delta_logs(emulator, lake)) - set(versions)
+    assert all("/_event_log/" in k for k in new_logs), f"a run with nothing new committed: {sorted(new_logs)}"
+    for secret in (tenant.runner.secret, emulator.admin.secret):
+        assert secret not in out + err
+
+
+def test_a_write_outside_the_lake_prefix_is_denied_at_once(emulator, tenant, s3_pipeline, run_lfhost, lfhost_env):
+    env = runner_env(lfhost_env, tenant.runner)
+    rc, out, err, elapsed = run_on_s3(run_lfhost, s3_pipeline, tenant, env, "team-b/lake", emulator.endpoint)
+    said = out + err
+    assert rc != 0, said
+    assert "panicked" not in said, said
+    assert re.search(r"403|AccessDenied|Forbidden", said), said
+    assert "team-b/lake" in said, f"the error does not name the location:\n{said}"
+    assert elapsed < 60, f"took {elapsed:.0f} s: a denied write must not be retried"
+    assert not delta_logs(emulator, "team-b/lake")
+
+
+@pytest.mark.parametrize(
+    "keys, reason",
+    [
+        ("wrong-secret", r"SignatureDoesNotMatch|signature"),
+        ("unknown-key", r"InvalidClientTokenId|security token|not valid|403"),
+    ],
+)
+def test_bad_credentials_fail_clearly(emulator, tenant, s3_pipeline, run_lfhost, lfhost_env, keys, reason):
+    bad = Keys(tenant.runner.key_id, "not-the-secret") if keys == "wrong-secret" else Keys("AKIAEXPIREDORUNKNOWN", "x")
+    env = runner_env(lfhost_env, bad)
+    rc, out, err, elapsed = run_on_s3(run_lfhost, s3_pipeline, tenant, env, f"{LAKE_PREFIX}/bad-{keys}", emulator.endpoint)
+    said = out + err
+    assert rc != 0, said
+    assert "panicked" not in said, said
+    assert "assuming role" in said and tenant.role_arn in said, said
+    assert re.search(reason, said, re.IGNORECASE), said
+    assert "not-the-secret" not in said
+    assert elapsed < 60, f"took {elapsed:.0f} s"
+
+
+def test_a_network_fault_mid_upload_leaves_no_half_commit(
+    emulator, tenant, fragile_pipeline, run_lfhost, lfhost_env, local_tables
+):
+    env = runner_env(lfhost_env, tenant.runner)
+    proxy = FaultyProxy(emulator.port)
+    try:
+        # How much a whole run uploads, measured on a lake of its own.
+        rc, out, err, _ = run_on_s3(run_lfhost, fragile_pipeline, tenant, env, f"{LAKE_PREFIX}/measure", proxy.endpoint)
+        assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+        total = proxy.sent
+        assert total > 10_000, total
+
+        lake = f"{LAKE_PREFIX}/fault"
+        proxy.cut_after(total // 2)
+        rc, out, err, _ = run_on_s3(run_lfhost, fragile_pipeline, tenant, env, lake, proxy.endpoint)
+        assert rc != 0, f"the run did not notice the fault\n{out}\n{err}"
+        assert "panicked" not in out + err
+        for key, body in delta_logs(emulator, lake).items():
+            for line in body.decode().splitlines():
+                json.loads(line)  # every visible commit is whole
+
+        proxy.restore()
+        rc, out, err, _ = run_on_s3(run_lfhost, fragile_pipeline, tenant, env, lake, proxy.endpoint)
+        assert rc == 0, f"the re-run failed\nstdout:\n{out}\nstderr:\n{err}"
+        assert_same_tables(s3_tables(emulator, lake), local_tables)
+    finally:
+        proxy.close()
