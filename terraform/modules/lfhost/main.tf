@@ -28,6 +28,37 @@ locals {
   access_log_prefix = "s3-access/${var.bucket_name}/"
 }
 
+# ----------------------------------------------------------- both buckets --
+
+# Every bucket: no ACLs (the bucket owner owns every object), never public,
+# versioned.
+resource "aws_s3_bucket_ownership_controls" "all" {
+  for_each = { main = aws_s3_bucket.main.id, logs = aws_s3_bucket.logs.id }
+  bucket   = each.value
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "all" {
+  for_each                = { main = aws_s3_bucket.main.id, logs = aws_s3_bucket.logs.id }
+  bucket                  = each.value
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "all" {
+  for_each = { main = aws_s3_bucket.main.id, logs = aws_s3_bucket.logs.id }
+  bucket   = each.value
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
 # ------------------------------------------------------------ data bucket --
 
 resource "aws_s3_bucket" "main" {
@@ -35,30 +66,6 @@ resource "aws_s3_bucket" "main" {
   bucket        = var.bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
-}
-
-resource "aws_s3_bucket_ownership_controls" "main" {
-  bucket = aws_s3_bucket.main.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "main" {
-  bucket                  = aws_s3_bucket.main.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "main" {
-  bucket = aws_s3_bucket.main.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "main" {
@@ -97,7 +104,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "main" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.main]
+  depends_on = [aws_s3_bucket_versioning.all]
 }
 
 resource "aws_s3_bucket_logging" "main" {
@@ -168,7 +175,7 @@ resource "aws_s3_bucket_policy" "main" {
   })
 
   # A policy put before the public access block could be judged public.
-  depends_on = [aws_s3_bucket_public_access_block.main]
+  depends_on = [aws_s3_bucket_public_access_block.all]
 }
 
 # ------------------------------------------------------------- log bucket --
@@ -181,30 +188,6 @@ resource "aws_s3_bucket" "logs" {
   bucket        = local.log_bucket_name
   force_destroy = var.force_destroy
   tags          = var.tags
-}
-
-resource "aws_s3_bucket_ownership_controls" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_public_access_block" "logs" {
-  bucket                  = aws_s3_bucket.logs.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
@@ -239,7 +222,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.logs]
+  depends_on = [aws_s3_bucket_versioning.all]
 }
 
 resource "aws_s3_bucket_policy" "logs" {
@@ -279,5 +262,5 @@ resource "aws_s3_bucket_policy" "logs" {
     ]
   })
 
-  depends_on = [aws_s3_bucket_public_access_block.logs]
+  depends_on = [aws_s3_bucket_public_access_block.all]
 }
