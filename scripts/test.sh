@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests, then the end-to-end tests
 # that drive the real binary and real plugins and read the Delta tables back
-# with Python's deltalake and DuckDB (installed into .venv).
+# with Python's deltalake and DuckDB (installed into .venv), the S3 tests
+# against moto, and the terraform checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
@@ -17,3 +18,6 @@ fi
 
 echo "==> end-to-end tests"
 .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
+
+echo "==> terraform checks (checkov, policy template, variable rules)"
+.venv/bin/python -m pytest tests/terraform -q -p no:cacheprovider

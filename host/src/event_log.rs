@@ -164,6 +164,7 @@ pub async fn append(lake: &Location, run_id: &str, events: &[Event]) -> Result<(
         overwrite: false,
         transactions: Vec::new(),
         info: HashMap::from([("lfhost.run_id".to_string(), json!(run_id))]),
+        may_rebase: true,
     };
     delta::commit(&location, existing.as_ref(), &schema, commit)
         .await

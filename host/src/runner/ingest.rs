@@ -28,8 +28,12 @@ pub async fn run(
         Some(t) => delta::transaction_version(t, manifest::APP_ID).await?,
         None => None,
     };
-    let known = match (committed, full_refresh) {
-        (Some(version), false) => manifest::read(&lake_store, &table_root, version).await?,
+    let known = match (&existing, committed, full_refresh) {
+        (Some(table), Some(version), false) => {
+            let name = delta::latest_commit_info(table, manifest::COMMIT_INFO_KEY).await?;
+            let name = name.as_ref().and_then(|n| n.as_str());
+            manifest::read(&lake_store, &table_root, version, name).await?
+        }
         _ => Manifest::default(),
     };
     let (landing_store, entries) = landing::list(source).await?;
@@ -117,8 +121,13 @@ pub async fn run(
         );
     }
     let next_version = committed.unwrap_or(0) + 1;
-    manifest::write(&lake_store, &table_root, next_version, &next).await?;
+    let manifest_name =
+        manifest::write(&lake_store, &table_root, next_version, &run.run_id, &next).await?;
     let info = HashMap::from([
+        (
+            manifest::COMMIT_INFO_KEY.to_string(),
+            serde_json::json!(manifest_name),
+        ),
         ("lfhost.run_id".to_string(), serde_json::json!(run.run_id)),
         (
             "lfhost.files".to_string(),
@@ -131,6 +140,7 @@ pub async fn run(
         overwrite: full_refresh && existing.is_some(),
         transactions: vec![Transaction::new(manifest::APP_ID, next_version)],
         info,
+        may_rebase: false,
     };
     let version = delta::commit(&location, existing.as_ref(), schema.as_ref(), commit).await?;
     Ok(FlowOutcome {

@@ -225,6 +225,7 @@ pub async fn run(
         overwrite: full_refresh && existing.is_some(),
         transactions,
         info,
+        may_rebase: false,
     };
     let version = delta::commit(&location, existing.as_ref(), &schema, commit).await?;
     let mut counters = report.counters;
@@ -393,6 +394,7 @@ async fn commit_quarantine(
         overwrite: false,
         transactions,
         info,
+        may_rebase: false,
     };
     delta::commit(location, existing.as_ref(), table_schema, commit)
         .await

@@ -67,6 +67,20 @@ pub async fn transaction_version(
         .map_err(|e| StorageError::at(table.log_store().root_url(), e))
 }
 
+/// The `key` entry of the latest commit's `commitInfo`.
+pub async fn latest_commit_info(
+    table: &DeltaTable,
+    key: &str,
+) -> Result<Option<serde_json::Value>, StorageError> {
+    let root = table.log_store().root_url().to_string();
+    let mut history = table.history(Some(1));
+    let latest = history
+        .try_next()
+        .await
+        .map_err(|e| StorageError::at(&root, format!("cannot read the table's history: {e}")))?;
+    Ok(latest.and_then(|commit| commit.info.get(key).cloned()))
+}
+
 /// The Arrow schema of an existing table.
 pub fn arrow_schema(table: &DeltaTable) -> Result<SchemaRef, StorageError> {
     let snapshot = table
@@ -153,6 +167,11 @@ pub struct Commit {
     pub transactions: Vec<Transaction>,
     /// Recorded in the commit's `commitInfo`.
     pub info: HashMap<String, serde_json::Value>,
+    /// Whether the commit may be moved past a concurrent writer's commit of
+    /// the same version. Only for appends that depend on nothing they read
+    /// (the event log): anything exactly-once must instead fail and be
+    /// re-run, or two writers would both apply the same input.
+    pub may_rebase: bool,
 }
 
 /// Commits `commit` to the table at `location` (creating it with `schema`
@@ -163,8 +182,19 @@ pub async fn commit(
     schema: &Schema,
     commit: Commit,
 ) -> Result<i64, StorageError> {
-    let fail = |e: DeltaTableError| StorageError::at(location, format!("commit failed: {e}"));
+    let fail = |e: DeltaTableError| {
+        let text = e.to_string();
+        let raced = matches!(e, DeltaTableError::Transaction { .. })
+            && (text.contains("already exists") || text.contains("oncurrent"));
+        let hint = if raced {
+            " (another run committed to this table at the same time; run again to continue from its commit)"
+        } else {
+            ""
+        };
+        StorageError::at(location, format!("commit failed: {text}{hint}"))
+    };
     let properties = CommitProperties::default()
+        .with_max_retries(if commit.may_rebase { 15 } else { 0 })
         .with_application_transactions(commit.transactions)
         .with_metadata(commit.info);
     let mut actions: Vec<Action> = Vec::new();

@@ -57,6 +57,21 @@ fn base_builder(url: &Url, settings: &StorageSettings) -> AmazonS3Builder {
     let mut builder = AmazonS3Builder::from_env()
         .with_url(url.as_str())
         .with_allow_http(settings.allow_http);
+    // The chain's second link, which object_store lacks: a shared
+    // credentials profile, when the environment holds no key.
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+        && let Some(profile) = profile::from_env()
+    {
+        builder = builder
+            .with_access_key_id(profile.key_id)
+            .with_secret_access_key(profile.secret_key);
+        if let Some(token) = profile.token {
+            builder = builder.with_token(token);
+        }
+        if let Some(region) = profile.region.filter(|_| env_region().is_none()) {
+            builder = builder.with_region(region);
+        }
+    }
     if let Some(region) = &settings.region {
         builder = builder.with_region(region);
     }
@@ -116,9 +131,15 @@ fn region(settings: &StorageSettings) -> String {
     settings
         .region
         .clone()
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .or_else(env_region)
+        .or_else(|| profile::from_env().and_then(|p| p.region))
         .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+fn env_region() -> Option<String> {
+    std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok()
 }
 
 /// STS AssumeRole with the chain's credentials.
@@ -262,6 +283,54 @@ struct StsError {
     message: String,
 }
 
+/// Shared credentials and config files (`~/.aws/credentials`, `~/.aws/config`).
+mod profile {
+    use std::path::PathBuf;
+
+    use ini::Ini;
+
+    #[derive(Debug, PartialEq)]
+    pub struct Profile {
+        pub key_id: String,
+        pub secret_key: String,
+        pub token: Option<String>,
+        pub region: Option<String>,
+    }
+
+    /// `AWS_PROFILE` (else `default`) from the files the AWS CLI uses.
+    pub fn from_env() -> Option<Profile> {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let file = |var: &str, default: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+        };
+        let name = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".to_string());
+        let credentials =
+            Ini::load_from_file(file("AWS_SHARED_CREDENTIALS_FILE", "credentials")?).ok()?;
+        let config = file("AWS_CONFIG_FILE", "config").and_then(|f| Ini::load_from_file(f).ok());
+        read(&name, &credentials, config.as_ref())
+    }
+
+    pub fn read(name: &str, credentials: &Ini, config: Option<&Ini>) -> Option<Profile> {
+        let section = credentials.section(Some(name))?;
+        // The config file names profiles `[profile x]`, except `[default]`.
+        let config_section = config.and_then(|c| {
+            c.section(Some(format!("profile {name}")))
+                .or_else(|| c.section(Some(name)))
+        });
+        Some(Profile {
+            key_id: section.get("aws_access_key_id")?.to_string(),
+            secret_key: section.get("aws_secret_access_key")?.to_string(),
+            token: section.get("aws_session_token").map(str::to_string),
+            region: config_section
+                .and_then(|s| s.get("region"))
+                .or_else(|| section.get("region"))
+                .map(str::to_string),
+        })
+    }
+}
+
 /// Delta's way to [`store`] and its default log store (commits on S3 are
 /// atomic through conditional put: no lock table is needed).
 struct S3Factory;
@@ -322,6 +391,27 @@ mod tests {
         let denied = r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
         let parsed: ErrorResponse = quick_xml::de::from_str(denied).expect("parses");
         assert_eq!(parsed.error.code, "AccessDenied");
+    }
+
+    #[test]
+    fn profiles_are_read_from_the_shared_files() {
+        let credentials = ini::Ini::load_from_str(
+            "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = s1\n\n\
+             [lake]\naws_access_key_id = AKIALAKE\naws_secret_access_key = s2\naws_session_token = t\n",
+        )
+        .expect("ini");
+        let config =
+            ini::Ini::load_from_str("[profile lake]\nregion = eu-central-1\n").expect("ini");
+        let lake = profile::read("lake", &credentials, Some(&config)).expect("lake");
+        assert_eq!(lake.key_id, "AKIALAKE");
+        assert_eq!(lake.token.as_deref(), Some("t"));
+        assert_eq!(lake.region.as_deref(), Some("eu-central-1"));
+        let default = profile::read("default", &credentials, Some(&config)).expect("default");
+        assert_eq!(
+            (default.key_id.as_str(), default.region),
+            ("AKIADEFAULT", None)
+        );
+        assert!(profile::read("missing", &credentials, None).is_none());
     }
 
     #[test]

@@ -233,6 +233,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         overwrite: rebuild && state.is_some(),
         transactions: transactions.clone(),
         info: info.clone(),
+        may_rebase: false,
     };
     delta::commit(&state_location, state.as_ref(), &input_schema, state_commit)
         .await
@@ -245,6 +246,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         overwrite: rebuild && existing.is_some(),
         transactions,
         info,
+        may_rebase: false,
     };
     let version = delta::commit(&location, existing.as_ref(), &schema, target_commit).await?;
 
