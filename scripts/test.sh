@@ -16,6 +16,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 
+# The report test renders in headless Chromium; it skips (saying why) only
+# where Chromium cannot be installed.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "==> installing Debian's chromium for the report test"
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } \
+    || echo "    could not install chromium: the report test will say it skipped"
+fi
+
 echo "==> end-to-end tests"
 .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider
 

@@ -71,6 +71,35 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prints a run's events from the event log (the last run by default).
+    Events {
+        file: PathBuf,
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// The run (its id, or a unique prefix of it).
+        #[arg(long)]
+        run: Option<String>,
+        /// Only this table's events.
+        #[arg(long)]
+        table: Option<String>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes a self-contained HTML report: the pipeline graph coloured by
+    /// each table's last status, and per table its recent runs and
+    /// expectation results.
+    Report {
+        file: PathBuf,
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+        /// Where to write the page.
+        #[arg(short = 'o', long, default_value = "report.html")]
+        output: PathBuf,
+        /// How many runs to show per table.
+        #[arg(long, default_value_t = lfhost::report::DEFAULT_RUNS)]
+        runs: usize,
+    },
     /// Prints the first rows of a table of the pipeline.
     Head {
         file: PathBuf,
@@ -233,8 +262,51 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
         }
         Command::History { file, vars, json } => {
             let pipeline = Pipeline::load(&file, &vars)?;
-            let runs = lfhost::history::runs(&pipeline.lake).await?;
-            print_history(&runs, json)?;
+            let events = lfhost::history::events(&pipeline.lake).await?;
+            print_history(&lfhost::history::runs(&events), json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            file,
+            vars,
+            output,
+            runs,
+        } => {
+            let pipeline = Pipeline::load(&file, &vars)?;
+            let dag = lfhost::dag::Dag::new(&pipeline.tables)
+                .map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))?;
+            let events = match lfhost::history::events(&pipeline.lake).await {
+                Ok(events) => events,
+                // A pipeline that never ran still has a graph to show.
+                Err(e) if !event_log_exists(&pipeline).await => {
+                    tracing::debug!("no event log: {e}");
+                    Vec::new()
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let page = lfhost::report::render(&pipeline, &dag, &events, runs);
+            write_atomically(&output, page.as_bytes())
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            println!("wrote {}", output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Events {
+            file,
+            vars,
+            run,
+            table,
+            json,
+        } => {
+            let pipeline = Pipeline::load(&file, &vars)?;
+            if let Some(table) = &table
+                && !pipeline.tables.contains_key(table)
+            {
+                anyhow::bail!("no table `{table}` in {}", file.display());
+            }
+            let events = lfhost::history::events(&pipeline.lake).await?;
+            let selected = lfhost::history::select(&events, run.as_deref(), table.as_deref())
+                .map_err(anyhow::Error::msg)?;
+            print_events(&selected, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Head {
@@ -314,6 +386,7 @@ async fn run(
     let started_at = chrono::Utc::now();
     let run_id = uuid::Uuid::new_v4().to_string();
     let lake = pipeline.lake.clone();
+    let pipeline_name = pipeline.name.clone();
     tracing::info!("run {run_id} of pipeline `{}` into {lake}", pipeline.name);
     let plan = plan_blocking(pipeline.clone()).await?;
     let progress: Arc<dyn Progress> = if show_progress {
@@ -329,28 +402,16 @@ async fn run(
     };
     let results = runner::run(plan, context, options).await;
 
-    let now = chrono::Utc::now().timestamp_micros();
     let failed = results
         .iter()
         .filter(|r| !matches!(r.status, FlowStatus::Completed(_)))
         .count();
-    let mut events = vec![event_log::Event {
-        timestamp_micros: started_at.timestamp_micros(),
-        level: "INFO",
-        event_type: "create_update",
-        table_name: None,
-        message: format!("run {run_id} started"),
-        details: serde_json::json!({"run_id": run_id, "tables": results.iter().map(|r| r.table.clone()).collect::<Vec<_>>()}),
-    }];
-    events.extend(results.iter().map(|r| event_log::flow_event(r, now)));
-    let state = if failed == 0 { "COMPLETED" } else { "FAILED" };
-    events.push(event_log::Event {
-        timestamp_micros: now,
-        level: if failed == 0 { "INFO" } else { "ERROR" },
-        event_type: "update_progress",
-        table_name: None,
-        message: format!("run {run_id} {}", state.to_lowercase()),
-        details: serde_json::json!({"state": state, "failed_flows": failed, "duration_ms": started.elapsed().as_millis() as u64}),
+    let events = event_log::run_events(&event_log::RunRecord {
+        pipeline: &pipeline_name,
+        run_id: &run_id,
+        started_at_micros: started_at.timestamp_micros(),
+        finished_at_micros: chrono::Utc::now().timestamp_micros(),
+        results: &results,
     });
     if let Err(e) = event_log::append(&lake, &run_id, &events).await {
         tracing::error!("could not write the event log: {e}");
@@ -393,6 +454,63 @@ fn print_history(runs: &[lfhost::history::RunSummary], json: bool) -> anyhow::Re
             run.rows_written,
             run.failed_tables.join(", ")
         );
+        for error in &run.errors {
+            println!("    error: {error}");
+        }
+    }
+    Ok(())
+}
+
+async fn event_log_exists(pipeline: &Pipeline) -> bool {
+    let location = pipeline.lake.join(event_log::TABLE);
+    matches!(lfhost::storage::delta::open(&location).await, Ok(Some(_)))
+}
+
+/// Writes through a temporary file beside `path`, so that a reader never
+/// sees half a file.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy().into_owned());
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
+fn print_events(events: &[&lfhost::history::EventRow], json: bool) -> anyhow::Result<()> {
+    for event in events {
+        if json {
+            println!("{}", serde_json::to_string(event)?);
+            continue;
+        }
+        let at = chrono::DateTime::from_timestamp_micros(event.timestamp).map_or_else(
+            || event.timestamp.to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        );
+        println!(
+            "{at}  {:<5}  {:<15}  {:<28}  {}",
+            event.level,
+            event.event_type,
+            event.table_name.as_deref().unwrap_or("-"),
+            event.message
+        );
+        if let Some(quality) = event.details.get("data_quality") {
+            for e in quality["expectations"].as_array().into_iter().flatten() {
+                println!(
+                    "{:>31}expectation {}: {} passed, {} failed",
+                    "",
+                    e["name"].as_str().unwrap_or("?"),
+                    e["passed_records"],
+                    e["failed_records"]
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -21,8 +21,86 @@ pub struct Event {
     pub level: &'static str,
     pub event_type: &'static str,
     pub table_name: Option<String>,
+    /// Where it happened: pipeline, tenant, table, plugin (version, digest).
+    pub origin: serde_json::Value,
     pub message: String,
     pub details: serde_json::Value,
+}
+
+/// What a run's events are made from.
+pub struct RunRecord<'a> {
+    pub pipeline: &'a str,
+    pub run_id: &'a str,
+    pub started_at_micros: i64,
+    pub finished_at_micros: i64,
+    pub results: &'a [FlowResult],
+}
+
+/// A run's events in time order: the run's start, each flow's start and
+/// end, the run's end.
+pub fn run_events(record: &RunRecord<'_>) -> Vec<Event> {
+    let failed = record
+        .results
+        .iter()
+        .filter(|r| !matches!(r.status, FlowStatus::Completed(_)))
+        .count();
+    let run_origin = json!({"pipeline": record.pipeline, "tenant": null});
+    let mut flows = Vec::new();
+    for result in record.results {
+        let origin = json!({
+            "pipeline": record.pipeline,
+            "tenant": null,
+            "table": result.table,
+            "plugin": result.plugin,
+            "plugin_digest": result.plugin_digest,
+        });
+        if result.started_at_micros > 0 {
+            flows.push(Event {
+                timestamp_micros: result.started_at_micros,
+                level: "INFO",
+                event_type: "flow_started",
+                table_name: Some(result.table.clone()),
+                origin: origin.clone(),
+                message: format!("flow {} started", result.table),
+                details: json!({"plugin": result.plugin}),
+            });
+        }
+        let ended = if result.started_at_micros > 0 {
+            let micros = i64::try_from(result.duration.as_micros()).unwrap_or(i64::MAX);
+            result.started_at_micros.saturating_add(micros)
+        } else {
+            record.finished_at_micros
+        };
+        let mut event = flow_event(result, ended);
+        event.origin = origin;
+        flows.push(event);
+    }
+    flows.sort_by_key(|e| e.timestamp_micros);
+    let state = if failed == 0 { "COMPLETED" } else { "FAILED" };
+    let duration_ms = (record.finished_at_micros - record.started_at_micros).max(0) / 1000;
+    let mut events = vec![Event {
+        timestamp_micros: record.started_at_micros,
+        level: "INFO",
+        event_type: "create_update",
+        table_name: None,
+        origin: run_origin.clone(),
+        message: format!("run {} started", record.run_id),
+        details: json!({
+            "run_id": record.run_id,
+            "tables": record.results.iter().map(|r| r.table.clone()).collect::<Vec<_>>(),
+        }),
+    }];
+    events.extend(flows);
+    events.push(Event {
+        timestamp_micros: record.finished_at_micros,
+        level: if failed == 0 { "INFO" } else { "ERROR" },
+        event_type: "update_progress",
+        table_name: None,
+        origin: run_origin,
+        message: format!("run {} {}", record.run_id, state.to_lowercase()),
+        details: json!({"state": state, "failed_flows": failed, "duration_ms": duration_ms}),
+    });
+    events
 }
 
 pub fn schema() -> SchemaRef {
@@ -40,6 +118,7 @@ pub fn schema() -> SchemaRef {
         Field::new("table_name", DataType::Utf8, true),
         Field::new("message", DataType::Utf8, false),
         Field::new("details", DataType::Utf8, false),
+        Field::new("origin", DataType::Utf8, true),
     ]))
 }
 
@@ -55,12 +134,20 @@ pub fn flow_event(result: &FlowResult, now_micros: i64) -> Event {
             let mut details = json!({
                 "status": "COMPLETED",
                 "num_output_rows": outcome.rows_out,
+                "num_input_rows": outcome.counters.get("rows_in"),
                 "num_input_files": outcome.files,
+                "bytes_written": outcome.bytes_written,
                 "committed_version": outcome.committed_version,
                 "counters": outcome.counters,
                 "plugin": result.plugin,
                 "duration_ms": duration_ms,
             });
+            // Merges count their changes by kind.
+            if let Some(deletes) = outcome.counters.get("deletes") {
+                let changes = outcome.counters.get("rows_in").unwrap_or(0);
+                details["num_upserted_rows"] = json!(changes.saturating_sub(deletes));
+                details["num_deleted_rows"] = json!(deletes);
+            }
             if let Some(quality) = data_quality(&result.table, &outcome.counters) {
                 details["data_quality"] = quality;
             }
@@ -82,6 +169,7 @@ pub fn flow_event(result: &FlowResult, now_micros: i64) -> Event {
         level,
         event_type: "flow_progress",
         table_name: Some(result.table.clone()),
+        origin: serde_json::Value::Null,
         message,
         details,
     }
@@ -151,10 +239,33 @@ pub async fn append(lake: &Location, run_id: &str, events: &[Event]) -> Result<(
             )),
             column(events.iter().map(|e| e.message.clone()).collect()),
             column(events.iter().map(|e| e.details.to_string()).collect()),
+            column(events.iter().map(|e| e.origin.to_string()).collect()),
         ],
     )
     .map_err(|e| StorageError::at(&location, e))?;
     let existing = delta::open(&location).await?;
+    // Logs written before a column was added keep their schema.
+    let (batch, schema) = match &existing {
+        Some(table) => {
+            let schema = delta::arrow_schema(table)?;
+            let columns = schema
+                .fields()
+                .iter()
+                .map(|f| {
+                    batch.column_by_name(f.name()).cloned().ok_or_else(|| {
+                        StorageError::at(
+                            &location,
+                            format!("the event log has an unknown column `{}`", f.name()),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let batch = RecordBatch::try_new(schema.clone(), columns)
+                .map_err(|e| StorageError::at(&location, e))?;
+            (batch, schema)
+        }
+        None => (batch, schema),
+    };
     let mut writer = TableWriter::new(&location, schema.clone())?;
     writer.write(batch).await?;
     let adds = writer.finish().await?;

@@ -12,6 +12,7 @@ pub mod config;
 pub mod dag;
 pub mod event_log;
 pub mod history;
+pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod storage;

@@ -217,6 +217,20 @@ def test_flow_progress_has_the_runs_data_quality(scenario, duck, table, label):
     )
 
 
+def test_duckdb_reads_the_event_log_as_deltalake_does(scenario, read_duckdb, read_delta):
+    """DuckDB's view of the event log is the one the data-quality tests above
+    check against the oracle: same events, same details."""
+    by_duckdb = helpers.table_rows(read_duckdb(scenario.lake / "_event_log"))
+    by_deltalake = {e["id"]: e for e in helpers.event_log(read_delta, scenario.lake)}
+    assert len(by_duckdb) == len(by_deltalake) > 0
+    qualities = 0
+    for row in by_duckdb:
+        details = json.loads(row["details"])
+        assert details == by_deltalake[row["id"]]["details_json"], row["id"]
+        qualities += "data_quality" in details
+    assert qualities >= len(CLEAN), "no data_quality read back by DuckDB"
+
+
 @pytest.mark.parametrize("table", CLEAN)
 @pytest.mark.parametrize("label", DATA_STEPS)
 def test_run_summary_counts(scenario, duck, table, label):

@@ -5,6 +5,7 @@ use deltalake_core::kernel::Transaction;
 use std::collections::HashMap;
 
 use super::plan::PlannedTable;
+use super::writer::data_bytes;
 use super::writer::spawn_writer;
 use super::{FlowFailure, FlowOutcome, RunContext, open_target};
 use crate::config::SourceSpec;
@@ -134,6 +135,7 @@ pub async fn run(
             serde_json::json!(new_files.len()),
         ),
     ]);
+    let bytes_written = data_bytes(&adds);
     let commit = Commit {
         adds,
         removes: Vec::new(),
@@ -146,6 +148,7 @@ pub async fn run(
     Ok(FlowOutcome {
         committed_version: Some(version),
         rows_out: rows,
+        bytes_written,
         files: new_files.len(),
         counters: flow_report.counters,
     })

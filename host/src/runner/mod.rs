@@ -53,6 +53,8 @@ pub struct FlowOutcome {
     pub committed_version: Option<i64>,
     pub rows_out: u64,
     pub files: usize,
+    /// Bytes of the data files committed.
+    pub bytes_written: u64,
     pub counters: Counters,
 }
 
@@ -95,9 +97,28 @@ pub enum FlowStatus {
 #[derive(Debug, Clone)]
 pub struct FlowResult {
     pub table: String,
+    /// The plugin's name and version.
     pub plugin: String,
+    /// The sha256 of the plugin's component.
+    pub plugin_digest: String,
     pub status: FlowStatus,
+    /// When the flow started, microseconds since the epoch (0 if it never did).
+    pub started_at_micros: i64,
     pub duration: Duration,
+}
+
+impl FlowResult {
+    /// A flow that never ran its plugin.
+    fn not_run(table: String, status: FlowStatus) -> FlowResult {
+        FlowResult {
+            table,
+            plugin: String::new(),
+            plugin_digest: String::new(),
+            status,
+            started_at_micros: 0,
+            duration: Duration::ZERO,
+        }
+    }
 }
 
 /// Runs the plan's tables (or the selected ones) and reports each.
@@ -127,24 +148,22 @@ pub async fn run(plan: Plan, context: RunContext, options: RunOptions) -> Vec<Fl
         let task = tokio::spawn(async move {
             for result in futures::future::join_all(upstream).await {
                 if !matches!(result.status, FlowStatus::Completed(_)) {
-                    return FlowResult {
-                        table: name,
-                        plugin: String::new(),
-                        status: FlowStatus::Skipped {
+                    return FlowResult::not_run(
+                        name,
+                        FlowStatus::Skipped {
                             upstream: result.table,
                         },
-                        duration: Duration::ZERO,
-                    };
+                    );
                 }
             }
             run_flow(&plan, &context, &name, options.refreshes(&name)).await
         });
         let shared = async move {
-            task.await.unwrap_or_else(|e| FlowResult {
-                table,
-                plugin: String::new(),
-                status: FlowStatus::Failed(FlowFailure::new(format!("the flow crashed: {e}"))),
-                duration: Duration::ZERO,
+            task.await.unwrap_or_else(|e| {
+                FlowResult::not_run(
+                    table,
+                    FlowStatus::Failed(FlowFailure::new(format!("the flow crashed: {e}"))),
+                )
             })
         }
         .boxed()
@@ -188,13 +207,12 @@ async fn open_target(
 
 async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: bool) -> FlowResult {
     let started = Instant::now();
+    let started_at_micros = chrono::Utc::now().timestamp_micros();
     let Some(table) = plan.tables.get(name) else {
-        return FlowResult {
-            table: name.to_string(),
-            plugin: String::new(),
-            status: FlowStatus::Failed(FlowFailure::new("the table was not planned")),
-            duration: Duration::ZERO,
-        };
+        return FlowResult::not_run(
+            name.to_string(),
+            FlowStatus::Failed(FlowFailure::new("the table was not planned")),
+        );
     };
     tracing::info!(table = name, "flow started");
     context.progress.flow_started(name);
@@ -229,7 +247,9 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
     FlowResult {
         table: name.to_string(),
         plugin: table.plugin.name(),
+        plugin_digest: table.plugin.digest.clone(),
         status,
+        started_at_micros,
         duration: started.elapsed(),
     }
 }

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::merge;
 use super::plan::PlannedTable;
-use super::writer::{CHANNEL_BATCHES, spawn_writer};
+use super::writer::{CHANNEL_BATCHES, data_bytes, spawn_writer};
 use super::{FlowFailure, FlowOutcome, RunContext, open_target};
 use crate::config::Location;
 use crate::sandbox::{FlowContext, OutputSink, PluginError, StageKind};
@@ -219,6 +219,7 @@ pub async fn run(
         })
         .collect();
     let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
+    let bytes_written = data_bytes(&adds);
     let commit = Commit {
         adds,
         removes: Vec::new(),
@@ -233,6 +234,7 @@ pub async fn run(
     Ok(FlowOutcome {
         committed_version: Some(version),
         rows_out,
+        bytes_written,
         files: 0,
         counters,
     })

@@ -44,3 +44,10 @@ pub fn spawn_writer(
     });
     Ok((tx, task))
 }
+
+/// The bytes of the data files `adds` commit.
+pub fn data_bytes(adds: &[Add]) -> u64 {
+    adds.iter()
+        .map(|a| u64::try_from(a.size).unwrap_or(0))
+        .sum()
+}

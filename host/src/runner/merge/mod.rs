@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 
 use super::plan::PlannedTable;
 use super::transform::{InputDelta, conform, input_app_id, input_delta};
-use super::writer::CHANNEL_BATCHES;
+use super::writer::{CHANNEL_BATCHES, data_bytes};
 use super::{FlowFailure, FlowOutcome, RunContext};
 use crate::config::Location;
 use crate::sandbox::{FlowContext, OutputSink};
@@ -238,6 +238,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     delta::commit(&state_location, state.as_ref(), &input_schema, state_commit)
         .await
         .map_err(|e| FlowFailure::new(format!("the merge state: {e}")))?;
+    let bytes_written = data_bytes(&target_adds);
     let target_commit = Commit {
         adds: target_adds,
         removes: touched_clusters()
@@ -261,6 +262,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     Ok(FlowOutcome {
         committed_version: Some(version),
         rows_out,
+        bytes_written,
         files: input.files.len(),
         counters,
     })
