@@ -148,6 +148,24 @@ fn check_framing(bytes: &[u8]) -> Result<(), IpcError> {
             .map_err(|e| fail(pos, &format!("invalid message header: {e}")))?;
         let body =
             usize::try_from(message.bodyLength()).map_err(|_| fail(pos, "negative body length"))?;
+        // The Arrow reader slices buffers out of the body with assertions:
+        // a forged offset or length must be refused here, not panic there.
+        let batch = message
+            .header_as_record_batch()
+            .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+        if let Some(batch) = batch {
+            for buffer in batch.buffers().iter().flatten() {
+                let start = usize::try_from(buffer.offset()).ok();
+                let len = usize::try_from(buffer.length()).ok();
+                let inside = start
+                    .zip(len)
+                    .and_then(|(s, l)| s.checked_add(l))
+                    .is_some_and(|buffer_end| buffer_end <= body);
+                if !inside {
+                    return Err(fail(end, "a buffer lies outside its message body"));
+                }
+            }
+        }
         pos = end
             .checked_add(body)
             .filter(|next| *next <= bytes.len())
@@ -229,6 +247,36 @@ mod tests {
             decode_batch(&bytes, None),
             Err(IpcError::Framing { .. })
         ));
+    }
+
+    #[test]
+    fn buffers_outside_the_body_are_refused() {
+        let mut bytes = encode_batch(&sample()).expect("encode");
+        // Find the batch message's first buffer descriptor and point it far
+        // past the body, keeping the framing intact.
+        let schema_len = encode_schema(&sample().schema()).expect("schema").len() - 8; // without the end-of-stream marker
+        let original = decode_batch(&bytes, None).expect("valid");
+        assert_eq!(original.num_rows(), 2);
+        let message_len = i32::from_le_bytes(
+            bytes[schema_len + 4..schema_len + 8]
+                .try_into()
+                .expect("4 bytes"),
+        );
+        let header = schema_len + 8..schema_len + 8 + message_len as usize;
+        let message = arrow_ipc::root_as_message(&bytes[header.clone()]).expect("message");
+        let batch = message.header_as_record_batch().expect("a batch");
+        let body = message.bodyLength();
+        let first = batch.buffers().expect("buffers").get(1);
+        let (offset, length) = (first.offset(), first.length());
+        let needle: Vec<u8> = [offset.to_le_bytes(), length.to_le_bytes()].concat();
+        let at = bytes[header.clone()]
+            .windows(16)
+            .position(|w| w == needle.as_slice())
+            .expect("the descriptor's bytes")
+            + header.start;
+        bytes[at + 8..at + 16].copy_from_slice(&(body + (1 << 40)).to_le_bytes());
+        let error = decode_batch(&bytes, None).expect_err("refused").to_string();
+        assert!(error.contains("outside its message body"), "{error}");
     }
 
     #[test]

@@ -123,10 +123,7 @@ impl Plugin {
         let state = FlowState {
             wasi,
             table: wasmtime::component::ResourceTable::new(),
-            memory: MemoryCap {
-                max_bytes: limits.memory_bytes,
-                refused_at: None,
-            },
+            memory: MemoryCap::new(limits.memory_bytes),
             limits: limits.clone(),
             runtime: tokio::runtime::Handle::try_current().map_err(|_| {
                 PluginError::Internal("plugins must run inside the tokio runtime".to_string())

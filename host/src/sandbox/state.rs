@@ -58,27 +58,46 @@ impl WasiView for FlowState {
     }
 }
 
-/// Caps linear memory and remembers when it refused, to say so.
+/// Caps the linear memories of an instance, all together, and remembers
+/// when it refused, to say so.
 pub struct MemoryCap {
     pub max_bytes: usize,
     pub refused_at: Option<usize>,
+    /// Bytes of every memory of the instance so far.
+    pub total_bytes: usize,
+}
+
+impl MemoryCap {
+    pub fn new(max_bytes: usize) -> MemoryCap {
+        MemoryCap {
+            max_bytes,
+            refused_at: None,
+            total_bytes: 0,
+        }
+    }
 }
 
 impl wasmtime::ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
-            self.refused_at = Some(desired);
+        // A component may hold several memories: their sum is what counts.
+        let total = self
+            .total_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.max_bytes {
+            self.refused_at = Some(total);
             return Err(wasmtime::Error::msg(format!(
                 "memory limit of {} MiB exceeded (the plugin asked for {} MiB)",
                 self.max_bytes >> 20,
-                desired >> 20
+                total >> 20
             )));
         }
+        self.total_bytes = total;
         Ok(true)
     }
 
