@@ -4,6 +4,7 @@ installs where it can)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -98,3 +99,15 @@ def test_chromium_renders_every_table(reported):
     assert dom.count("<svg") == 1 and "</svg>" in dom
     assert shot.stat().st_size > 20_000, "the screenshot is (nearly) empty"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_history_shows_the_failed_runs_error(reported, run_lfhost, seed_pipeline):
+    rc, out, err = run_lfhost(
+        "history", seed_pipeline, "--var", "landing=landing", "--var", "lake=lake", "--json", cwd=reported["root"]
+    )
+    assert rc == 0, err
+    runs = [json.loads(line) for line in out.splitlines()]
+    assert [r["status"] for r in runs] == ["COMPLETED", "FAILED"], runs
+    assert runs[1]["failed_tables"] == ["bronze_customers"], runs[1]
+    [error] = runs[1]["errors"]
+    assert error.startswith("bronze_customers: ") and "batch-9999-broken.csv" in error, error
