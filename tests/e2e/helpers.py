@@ -185,3 +185,20 @@ def seed_tables() -> list[str]:
 
     with open(Path(__file__).resolve().parents[2] / "pipelines.toml", "rb") as f:
         return sorted(tomllib.load(f)["tables"])
+
+
+# The seed's bronze_customers options, for pipeline templates that are
+# filled in with str.format (hence the doubled braces).
+CUSTOMERS_OPTIONS_TEMPLATE = """\
+[tables.bronze_customers.options]
+format = "csv"
+columns = [
+  {{ name = "customer_id", type = "int64" }},
+  {{ name = "first_name", type = "string" }},
+  {{ name = "last_name", type = "string" }},
+  {{ name = "email", type = "string" }},
+  {{ name = "phone", type = "string" }},
+  {{ name = "operation", type = "string" }},
+  {{ name = "updated_at", type = "timestamp" }},
+]
+"""

@@ -20,7 +20,8 @@ options = {{ behaviour = "panic" }}
 """
 
 
-def test_history_lists_each_run_with_its_status_and_failed_tables(run_lfhost, hostile_wasm, tmp_path: Path):
+def two_failed_runs(run_lfhost, hostile_wasm, tmp_path: Path) -> Path:
+    """A pipeline whose one table panics, run twice."""
     (tmp_path / "landing").mkdir()
     (tmp_path / "landing" / "a.txt").write_text("x\n")
     pipeline = tmp_path / "pipelines.toml"
@@ -28,6 +29,11 @@ def test_history_lists_each_run_with_its_status_and_failed_tables(run_lfhost, ho
     for _ in range(2):
         rc, out, err = run_lfhost("run", str(pipeline), cwd=tmp_path)
         assert rc == 1, (rc, out, err)
+    return pipeline
+
+
+def test_history_lists_each_run_with_its_status_and_failed_tables(run_lfhost, hostile_wasm, tmp_path: Path):
+    pipeline = two_failed_runs(run_lfhost, hostile_wasm, tmp_path)
 
     rc, out, err = run_lfhost("history", str(pipeline), "--json", cwd=tmp_path)
     assert rc == 0, (rc, out, err)
@@ -52,13 +58,7 @@ def test_history_lists_each_run_with_its_status_and_failed_tables(run_lfhost, ho
 
 
 def test_events_shows_a_runs_events_in_order(run_lfhost, hostile_wasm, tmp_path: Path):
-    (tmp_path / "landing").mkdir()
-    (tmp_path / "landing" / "a.txt").write_text("x\n")
-    pipeline = tmp_path / "pipelines.toml"
-    pipeline.write_text(PIPELINE.format(hostile=hostile_wasm))
-    for _ in range(2):
-        rc, out, err = run_lfhost("run", str(pipeline), cwd=tmp_path)
-        assert rc == 1, (rc, out, err)
+    pipeline = two_failed_runs(run_lfhost, hostile_wasm, tmp_path)
     rc, out, err = run_lfhost("history", str(pipeline), "--json", cwd=tmp_path)
     first, last = [json.loads(line)["run_id"] for line in out.splitlines()]
 

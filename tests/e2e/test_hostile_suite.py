@@ -49,18 +49,7 @@ hostile = {{ path = "{hostile}" }}
 plugin = "bronze"
 source = {{ path = "landing/customers", pattern = "*.csv" }}
 
-[tables.bronze_customers.options]
-format = "csv"
-columns = [
-  {{ name = "customer_id", type = "int64" }},
-  {{ name = "first_name", type = "string" }},
-  {{ name = "last_name", type = "string" }},
-  {{ name = "email", type = "string" }},
-  {{ name = "phone", type = "string" }},
-  {{ name = "operation", type = "string" }},
-  {{ name = "updated_at", type = "timestamp" }},
-]
-"""
+""" + helpers.CUSTOMERS_OPTIONS_TEMPLATE
 
 # behaviour -> (limits over BASE_LIMITS, the file it fails on (1-based), the reason the message must end with)
 FAILURES = {
