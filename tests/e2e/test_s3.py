@@ -35,7 +35,8 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tenant(emulator):
+def tenant(emulator, warm_seed_plugins):
+    """(Plugins compiled first, so that timed runs do not include Cranelift.)"""
     tenant = s3_emulator.provision(emulator, BUCKET, LANDING_PREFIX, LAKE_PREFIX)
     assert s3_emulator.upload_tree(emulator, LANDING, BUCKET, LANDING_PREFIX) > 0
     return tenant
@@ -279,3 +280,13 @@ def test_concurrent_runs_on_one_lake_lose_and_duplicate_nothing(
     assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
     assert_same_tables(s3_tables(emulator, lake), local_tables)
 
+
+
+def test_validate_and_graph_show_no_secret(emulator, tenant, s3_pipeline, run_lfhost, lfhost_env):
+    env = runner_env(lfhost_env, tenant.runner)
+    common = ("--var", f"lake=s3://{BUCKET}/{LAKE_PREFIX}/x", "--var", f"role_arn={tenant.role_arn}")
+    for command in (("validate",), ("graph",), ("graph", "--format", "dot")):
+        rc, out, err = run_lfhost(*command, s3_pipeline, *common, cwd=s3_pipeline.parent, env=env)
+        assert rc == 0, f"{command}: {out}\n{err}"
+        for secret in (tenant.runner.secret, emulator.admin.secret):
+            assert secret not in out + err, command

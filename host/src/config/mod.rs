@@ -291,6 +291,8 @@ impl Resolver<'_> {
         let mut text = |value: &Option<serde_spanned::Spanned<String>>| {
             let value = value.as_ref()?;
             match vars.expand(value.get_ref()) {
+                // An empty value (say, a variable left at its "" default) means unset.
+                Ok((expanded, _)) if expanded.trim().is_empty() => None,
                 Ok((expanded, _)) => Some((expanded, value.span())),
                 Err(message) => {
                     self.problem(&value.span(), None, message);
@@ -321,11 +323,6 @@ impl Resolver<'_> {
                 None,
                 format!("`{arn}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
             );
-        }
-        if let Some((region, span)) = &region
-            && region.trim().is_empty()
-        {
-            self.problem(span, None, "empty region");
         }
         StorageSettings {
             region: region.map(|(r, _)| r),
