@@ -1,6 +1,6 @@
 //! Commands, their options, and how results are shown.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,8 +34,10 @@ struct Cli {
 enum Command {
     /// Runs the pipeline: ingests new landing files and updates every table.
     Run {
-        /// The pipeline file, e.g. pipelines.toml.
-        file: PathBuf,
+        /// The pipeline file, e.g. pipelines.toml; several (one per tenant)
+        /// with --tenants.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
         /// Sets a variable declared in [vars], e.g. --var lake=s3://bucket/lake.
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
@@ -46,6 +48,10 @@ enum Command {
         /// Runs only these tables (comma-separated).
         #[arg(long, value_name = "TABLES")]
         only: Option<String>,
+        /// A platform file declaring tenants: each pipeline runs as the
+        /// tenant it names, in that tenant's storage and quotas, all at once.
+        #[arg(long, value_name = "PLATFORM.toml")]
+        tenants: Option<PathBuf>,
     },
     /// Checks the pipeline file and every plugin's options without moving data.
     Validate {
@@ -340,11 +346,18 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
-            file,
+            files,
             vars,
             full_refresh,
             only,
-        } => run(file, vars, full_refresh, only, show_progress).await,
+            tenants,
+        } => {
+            let options = RunOptions {
+                full_refresh: full_refresh.as_deref().map(table_list),
+                only: only.as_deref().map(table_list),
+            };
+            run(files, vars, options, tenants, show_progress).await
+        }
     }
 }
 
@@ -360,54 +373,141 @@ async fn plan_blocking(pipeline: Pipeline) -> anyhow::Result<runner::Plan> {
     Ok(plan)
 }
 
+/// One pipeline ready to run, as its tenant when there is one.
+struct Prepared {
+    pipeline: Pipeline,
+    plan: runner::Plan,
+    tenant: Option<Arc<lfhost::tenants::Tenant>>,
+}
+
 async fn run(
-    file: PathBuf,
+    files: Vec<PathBuf>,
     vars: Vec<(String, String)>,
-    full_refresh: Option<String>,
-    only: Option<String>,
+    options: RunOptions,
+    tenants: Option<PathBuf>,
     show_progress: bool,
 ) -> anyhow::Result<ExitCode> {
-    let pipeline = Pipeline::load(&file, &vars)?;
-    let options = RunOptions {
-        full_refresh: full_refresh.as_deref().map(table_list),
-        only: only.as_deref().map(table_list),
-    };
-    for name in options
-        .full_refresh
-        .iter()
-        .flatten()
-        .chain(options.only.iter().flatten())
-    {
-        if !pipeline.tables.contains_key(name) {
-            anyhow::bail!("no table `{name}` in {}", file.display());
+    let platform = tenants
+        .as_deref()
+        .map(lfhost::tenants::Platform::load)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if platform.is_none() && files.len() > 1 {
+        anyhow::bail!(
+            "several pipeline files run together only as tenants: add --tenants PLATFORM.toml"
+        );
+    }
+    let mut prepared = Vec::new();
+    for file in &files {
+        let mut pipeline = Pipeline::load(file, &vars)?;
+        for name in options
+            .full_refresh
+            .iter()
+            .flatten()
+            .chain(options.only.iter().flatten())
+        {
+            if files.len() == 1 && !pipeline.tables.contains_key(name) {
+                anyhow::bail!("no table `{name}` in {}", file.display());
+            }
+        }
+        let tenant = match &platform {
+            Some(platform) => Some(platform.admit(&mut pipeline).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let plan = plan_blocking(pipeline.clone()).await?;
+        if let Some(tenant) = &tenant {
+            let plugins = plan
+                .tables
+                .values()
+                .map(|t| (t.spec.plugin.clone(), t.plugin.digest.clone()));
+            lfhost::tenants::check_plugins(tenant, plugins)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        }
+        prepared.push(Prepared {
+            pipeline,
+            plan,
+            tenant,
+        });
+    }
+    // One bound per tenant, shared by its pipelines.
+    let mut instances: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
+    for p in &prepared {
+        if let Some(tenant) = &p.tenant
+            && let Some(n) = tenant.quotas.max_instances
+        {
+            instances
+                .entry(tenant.name.clone())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n)));
         }
     }
+    let several = prepared.len() > 1;
+    let runs = prepared.into_iter().map(|p| {
+        let bound = p
+            .tenant
+            .as_ref()
+            .and_then(|t| instances.get(&t.name).cloned());
+        let progress: Arc<dyn Progress> = if show_progress && !several {
+            Arc::new(Spinners::default())
+        } else {
+            Arc::new(Silent)
+        };
+        run_pipeline(p, options.clone(), progress, bound)
+    });
+    let finished = futures::future::join_all(runs).await;
+    let mut failed = 0;
+    for (label, results, elapsed) in &finished {
+        if several {
+            println!("== {label}");
+        }
+        failed += results
+            .iter()
+            .filter(|r| !matches!(r.status, FlowStatus::Completed(_)))
+            .count();
+        print_summary(results, *elapsed);
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FLOW_FAILED)
+    })
+}
+
+/// Runs one pipeline and appends its events to its event log.
+async fn run_pipeline(
+    prepared: Prepared,
+    options: RunOptions,
+    progress: Arc<dyn Progress>,
+    instances: Option<Arc<tokio::sync::Semaphore>>,
+) -> (String, Vec<runner::FlowResult>, std::time::Duration) {
+    let Prepared {
+        pipeline,
+        plan,
+        tenant,
+    } = prepared;
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let run_id = uuid::Uuid::new_v4().to_string();
     let lake = pipeline.lake.clone();
     let pipeline_name = pipeline.name.clone();
-    tracing::info!("run {run_id} of pipeline `{}` into {lake}", pipeline.name);
-    let plan = plan_blocking(pipeline.clone()).await?;
-    let progress: Arc<dyn Progress> = if show_progress {
-        Arc::new(Spinners::default())
-    } else {
-        Arc::new(Silent)
+    let label = match &tenant {
+        Some(t) => format!(
+            "tenant {} ({}): pipeline {pipeline_name}",
+            t.name, t.namespace
+        ),
+        None => format!("pipeline {pipeline_name}"),
     };
+    tracing::info!("run {run_id} of {label} into {lake}");
     let context = RunContext {
         pipeline,
         run_id: run_id.clone(),
         started_at_micros: started_at.timestamp_micros(),
         progress,
+        instances,
     };
     let results = runner::run(plan, context, options).await;
-
-    let failed = results
-        .iter()
-        .filter(|r| !matches!(r.status, FlowStatus::Completed(_)))
-        .count();
     let events = event_log::run_events(&event_log::RunRecord {
         pipeline: &pipeline_name,
+        tenant: tenant.as_ref().map(|t| t.name.as_str()),
         run_id: &run_id,
         started_at_micros: started_at.timestamp_micros(),
         finished_at_micros: chrono::Utc::now().timestamp_micros(),
@@ -416,13 +516,7 @@ async fn run(
     if let Err(e) = event_log::append(&lake, &run_id, &events).await {
         tracing::error!("could not write the event log: {e}");
     }
-
-    print_summary(&results, started.elapsed());
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FLOW_FAILED)
-    })
+    (label, results, started.elapsed())
 }
 
 fn print_history(runs: &[lfhost::history::RunSummary], json: bool) -> anyhow::Result<()> {

@@ -30,6 +30,7 @@ pub struct Event {
 /// What a run's events are made from.
 pub struct RunRecord<'a> {
     pub pipeline: &'a str,
+    pub tenant: Option<&'a str>,
     pub run_id: &'a str,
     pub started_at_micros: i64,
     pub finished_at_micros: i64,
@@ -44,12 +45,12 @@ pub fn run_events(record: &RunRecord<'_>) -> Vec<Event> {
         .iter()
         .filter(|r| !matches!(r.status, FlowStatus::Completed(_)))
         .count();
-    let run_origin = json!({"pipeline": record.pipeline, "tenant": null});
+    let run_origin = json!({"pipeline": record.pipeline, "tenant": record.tenant});
     let mut flows = Vec::new();
     for result in record.results {
         let origin = json!({
             "pipeline": record.pipeline,
-            "tenant": null,
+            "tenant": record.tenant,
             "table": result.table,
             "plugin": result.plugin,
             "plugin_digest": result.plugin_digest,

@@ -16,3 +16,4 @@ pub mod report;
 pub mod runner;
 pub mod sandbox;
 pub mod storage;
+pub mod tenants;

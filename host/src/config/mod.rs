@@ -23,6 +23,8 @@ use vars::Vars;
 pub struct Pipeline {
     pub name: String,
     pub description: Option<String>,
+    /// The tenant it runs as, under a platform file.
+    pub tenant: Option<String>,
     pub source: SourceMap,
     pub lake: Location,
     pub plugins: BTreeMap<String, PluginRef>,
@@ -276,6 +278,7 @@ impl Resolver<'_> {
             (true, Some(lake)) => Ok(Pipeline {
                 name: file.pipeline.name.get_ref().clone(),
                 description: file.pipeline.description.clone(),
+                tenant: file.pipeline.tenant.as_ref().map(|t| t.get_ref().clone()),
                 source: self.source.clone(),
                 lake,
                 plugins,

@@ -54,6 +54,9 @@ pub struct PipelineSection {
     pub lake: Spanned<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// The tenant it runs as, under `lfhost run --tenants`.
+    #[serde(default)]
+    pub tenant: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -27,6 +27,8 @@ pub struct RunContext {
     /// The run's start, microseconds since the epoch: every `_ingested_at`.
     pub started_at_micros: i64,
     pub progress: Arc<dyn progress::Progress>,
+    /// Bounds the plugin instances running at once (a tenant's quota).
+    pub instances: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// Which tables to run and how.
@@ -213,6 +215,11 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
             name.to_string(),
             FlowStatus::Failed(FlowFailure::new("the table was not planned")),
         );
+    };
+    // Held for the flow: a tenant's flows beyond its quota wait here.
+    let _instance = match &context.instances {
+        Some(instances) => instances.clone().acquire_owned().await.ok(),
+        None => None,
     };
     tracing::info!(table = name, "flow started");
     context.progress.flow_started(name);

@@ -1,0 +1,150 @@
+"""`lfhost run --tenants`: several tenants' pipelines in one process, each in
+its own storage, under its quotas, with only its allowed plugins; one
+tenant's hostile plugin fails alone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import helpers
+import landing
+
+PIPELINE = """\
+[pipeline]
+name = "{name}"
+tenant = "{tenant}"
+lake = "ignored-under-tenants"
+
+[plugins]
+bronze = {{ path = "{bronze}" }}
+hostile = {{ path = "{hostile}" }}
+
+[tables.bronze_customers]
+plugin = "bronze"
+source = {{ path = "landing/customers", pattern = "*.csv" }}
+
+""" + helpers.CUSTOMERS_OPTIONS_TEMPLATE
+
+EVIL = """
+[tables.evil]
+plugin = "hostile"
+source = { path = "landing/evil", pattern = "*.txt" }
+options = { behaviour = "memory_bomb" }
+limits = { memory_mib = 1024 }
+"""
+
+PLATFORM = """\
+[tenants.sales]
+namespace = "acme.sales"
+storage = "lakes/sales"
+plugins = [{sales_plugins}]
+
+[tenants.sales.quotas]
+max_instances = 1
+
+[tenants.ops]
+namespace = "acme.ops"
+storage = "lakes/ops"
+
+[tenants.ops.quotas]
+memory_mib = 64
+cpu_seconds = 20
+"""
+
+
+def digest(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def platform(workspace: Path, bronze_wasm, hostile_wasm) -> Path:
+    land = workspace / "landing"
+    for path in landing.generate(land, batches=1, seed=5, rows=20):
+        if path.parent.name != "customers":
+            path.unlink()
+    (land / "evil").mkdir()
+    (land / "evil" / "a.txt").write_text("1\n")
+    common = dict(bronze=os.fspath(bronze_wasm), hostile=os.fspath(hostile_wasm))
+    (workspace / "sales.toml").write_text(PIPELINE.format(name="sales_pipeline", tenant="sales", **common))
+    (workspace / "ops.toml").write_text(PIPELINE.format(name="ops_pipeline", tenant="ops", **common) + EVIL)
+    path = workspace / "tenants.toml"
+    path.write_text(PLATFORM.format(sales_plugins=f'"{digest(bronze_wasm)}", "sha256:{digest(hostile_wasm)}"'))
+    return path
+
+
+def customers_rows(lake: Path) -> list[dict]:
+    rows = helpers.table_rows(helpers.read_delta(lake / "bronze_customers"))
+    for row in rows:
+        row.pop("_ingested_at")
+    return rows
+
+
+def test_a_hostile_tenant_fails_alone_and_the_other_gets_its_solo_tables(workspace, platform, run_lfhost):
+    rc, out, err = run_lfhost("run", "--tenants", platform, "sales.toml", "ops.toml", cwd=workspace)
+    said = out + err
+    assert rc == 1, said
+    assert "== tenant sales (acme.sales): pipeline sales_pipeline" in out, out
+    assert "== tenant ops (acme.ops): pipeline ops_pipeline" in out, out
+    # The ops quota (64 MiB) caps the table's own 1024 MiB.
+    assert "error: table `evil`: plugin hostile 0.1.0" in out and "exceeded its memory limit of 64 MiB" in out, said
+    assert "panicked" not in said
+    # Each tenant's tables are in its own storage; the pipelines' own lake is unused.
+    sales, ops = workspace / "lakes" / "sales", workspace / "lakes" / "ops"
+    assert helpers.delta_version(sales / "bronze_customers") == 0
+    assert helpers.delta_version(ops / "bronze_customers") == 0
+    assert helpers.delta_version(ops / "evil") is None
+    assert not (workspace / "ignored-under-tenants").exists()
+
+    solo = workspace / "solo"
+    solo.mkdir()
+    (solo / "tenants.toml").write_text(platform.read_text())
+    rc, out, err = run_lfhost("run", "--tenants", solo / "tenants.toml", workspace / "sales.toml", cwd=workspace)
+    assert rc == 0, out + err
+    helpers.assert_same_rows(
+        customers_rows(sales), customers_rows(solo / "lakes" / "sales"), "sales beside a hostile tenant vs alone"
+    )
+    assert len(customers_rows(sales)) > 0
+
+    events = helpers.table_rows(helpers.read_delta(sales / "_event_log"))
+    origins = {json.loads(e["origin"])["tenant"] for e in events}
+    assert origins == {"sales"}, origins
+
+
+def test_a_plugin_the_tenant_may_not_run_is_refused(workspace, platform, run_lfhost, bronze_wasm):
+    text = platform.read_text().replace(f'"{digest(bronze_wasm)}", ', "")
+    platform.write_text(text)
+    rc, out, err = run_lfhost("run", "--tenants", platform, "sales.toml", cwd=workspace)
+    assert rc == 2, out + err
+    assert f"tenant `sales` may not run plugin `bronze` (sha256 {digest(bronze_wasm)})" in err, err
+    assert not (workspace / "lakes").exists(), "nothing may be written"
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("no-tenant", "the pipeline names no tenant"),
+        ("unknown-tenant", "tenant `nobody` is not declared"),
+        ("nested", "have nested storage"),
+        ("two-without-platform", "run together only as tenants"),
+    ],
+)
+def test_tenant_mistakes_are_clear(workspace, platform, run_lfhost, case, message):
+    args = ["run", "--tenants", platform, "sales.toml"]
+    if case == "no-tenant":
+        path = workspace / "sales.toml"
+        path.write_text(path.read_text().replace('tenant = "sales"\n', ""))
+    elif case == "unknown-tenant":
+        path = workspace / "sales.toml"
+        path.write_text(path.read_text().replace('tenant = "sales"', 'tenant = "nobody"'))
+    elif case == "nested":
+        platform.write_text(platform.read_text().replace('storage = "lakes/ops"', 'storage = "lakes/sales/ops"'))
+    else:
+        args = ["run", "sales.toml", "ops.toml"]
+    rc, out, err = run_lfhost(*args, cwd=workspace)
+    assert rc == 2, out + err
+    assert message in err, err
