@@ -252,7 +252,8 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { file, vars } => {
-            let pipeline = Pipeline::load(&file, &vars)?;
+            let mut pipeline = Pipeline::load(&file, &vars)?;
+            read_externals(&mut pipeline).await?;
             let plan = plan_blocking(pipeline).await?;
             println!("{}: {} table(s) valid", file.display(), plan.tables.len());
             for name in plan.dag.order() {
@@ -414,6 +415,7 @@ async fn run(
             Some(platform) => Some(platform.admit(&mut pipeline).map_err(anyhow::Error::msg)?),
             None => None,
         };
+        read_externals(&mut pipeline).await?;
         let plan = plan_blocking(pipeline.clone()).await?;
         if let Some(tenant) = &tenant {
             let plugins = plan
@@ -470,6 +472,30 @@ async fn run(
     } else {
         ExitCode::from(EXIT_FLOW_FAILED)
     })
+}
+
+/// Reads the schema of every other tenant's table the pipeline reads; each
+/// must have a location by now (a grant), and exist.
+async fn read_externals(pipeline: &mut Pipeline) -> anyhow::Result<()> {
+    for (name, external) in pipeline.externals.iter_mut() {
+        let at = format!(
+            "{}: table `{}`",
+            pipeline.source.locate_span(&external.span),
+            external.reader
+        );
+        let Some(location) = &external.location else {
+            anyhow::bail!(
+                "{at}: `{name}` is another namespace's table: it can be read only with --tenants and a grant"
+            );
+        };
+        let Some(table) = lfhost::storage::delta::open(location).await? else {
+            anyhow::bail!(
+                "{at}: `{name}` does not exist yet ({location}): its tenant has not run it"
+            );
+        };
+        external.schema = Some(lfhost::storage::delta::arrow_schema(&table)?);
+    }
+    Ok(())
 }
 
 /// Runs one pipeline and appends its events to its event log.

@@ -27,6 +27,17 @@ use crate::sandbox::Limits;
 #[serde(deny_unknown_fields)]
 struct PlatformFile {
     tenants: BTreeMap<String, TenantDecl>,
+    #[serde(default)]
+    grants: Vec<Grant>,
+}
+
+/// Lets tenant `to` read one table of another tenant (like `GRANT SELECT`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub to: String,
+    /// `catalog.schema.table`.
+    pub select: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +97,7 @@ pub struct Tenant {
 pub struct Platform {
     pub path: String,
     pub tenants: BTreeMap<String, Arc<Tenant>>,
+    pub grants: Vec<Grant>,
 }
 
 impl Platform {
@@ -154,9 +166,21 @@ impl Platform {
                 }
             }
         }
+        for grant in &file.grants {
+            if !tenants.contains_key(&grant.to) {
+                return Err(format!("{shown}: a grant to unknown tenant `{}`", grant.to));
+            }
+            if !crate::config::is_qualified(&grant.select) {
+                return Err(format!(
+                    "{shown}: grant to `{}`: `{}` is not `catalog.schema.table`",
+                    grant.to, grant.select
+                ));
+            }
+        }
         Ok(Platform {
             path: shown,
             tenants,
+            grants: file.grants,
         })
     }
 
@@ -185,7 +209,54 @@ impl Platform {
         for table in pipeline.tables.values_mut() {
             table.limits = tenant.quotas.cap(&table.limits);
         }
+        self.resolve_externals(pipeline, tenant)?;
         Ok(tenant.clone())
+    }
+}
+
+impl Platform {
+    /// Gives each `catalog.schema.table` input its location: a table of the
+    /// tenant's own namespace is one of its pipeline's; another tenant's
+    /// needs a grant.
+    fn resolve_externals(&self, pipeline: &mut Pipeline, tenant: &Tenant) -> Result<(), String> {
+        let names: Vec<String> = pipeline.externals.keys().cloned().collect();
+        for name in names {
+            let at = pipeline
+                .externals
+                .get(&name)
+                .map(|e| format!("{}: table `{}`", pipeline.locate(&e.span), e.reader))
+                .unwrap_or_default();
+            let (namespace, table) = name.rsplit_once('.').unwrap_or(("", name.as_str()));
+            if namespace == tenant.namespace {
+                return Err(format!(
+                    "{at}: `{name}` is in the tenant's own namespace: name it `{table}`"
+                ));
+            }
+            let Some(owner) = self.tenants.values().find(|t| t.namespace == namespace) else {
+                return Err(format!(
+                    "{at}: no tenant has namespace `{namespace}` (reading `{name}`)"
+                ));
+            };
+            let granted = self
+                .grants
+                .iter()
+                .any(|g| g.to == tenant.name && g.select == name);
+            if !granted {
+                return Err(format!(
+                    "{at}: tenant `{}` may not read `{name}` (tenant `{}`'s): {} has no grant for it",
+                    tenant.name, owner.name, self.path
+                ));
+            }
+            let location = owner
+                .storage
+                .clone()
+                .with_storage(pipeline.lake.storage_settings())
+                .join(table);
+            if let Some(external) = pipeline.externals.get_mut(&name) {
+                external.location = Some(location);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import conftest
 import helpers
 import landing
 
@@ -148,3 +149,51 @@ def test_tenant_mistakes_are_clear(workspace, platform, run_lfhost, case, messag
     rc, out, err = run_lfhost(*args, cwd=workspace)
     assert rc == 2, out + err
     assert message in err, err
+
+
+READER = """\
+[pipeline]
+name = "reader"
+tenant = "ops"
+lake = "ignored"
+
+[plugins]
+expectations = {{ path = "{expectations}" }}
+
+[tables.sales_customers_checked]
+plugin = "expectations"
+inputs = ["acme.sales.bronze_customers"]
+options = {{ expectations = [{{ name = "has_id", expr = "customer_id IS NOT NULL", action = "warn" }}] }}
+"""
+
+
+@pytest.fixture
+def reader(workspace: Path, platform, run_lfhost) -> Path:
+    """Tenant ops reads tenant sales's bronze_customers, which exists."""
+    expectations = conftest._built(conftest.WASM_DIR / "expectations.wasm", "the expectations plugin")
+    path = workspace / "reader.toml"
+    path.write_text(READER.format(expectations=os.fspath(expectations)))
+    rc, out, err = run_lfhost("run", "--tenants", platform, "sales.toml", cwd=workspace)
+    assert rc == 0, out + err
+    return path
+
+
+def test_another_tenants_table_is_read_only_with_a_grant(workspace, platform, reader, run_lfhost):
+    rc, out, err = run_lfhost("run", "--tenants", platform, "reader.toml", cwd=workspace)
+    assert rc == 2, out + err
+    assert "tenant `ops` may not read `acme.sales.bronze_customers` (tenant `sales`'s)" in err, err
+    assert "reader.toml:" in err, "the message names the pipeline file and line"
+    assert not (workspace / "lakes" / "ops").exists()
+
+    rc, out, err = run_lfhost("validate", "reader.toml", cwd=workspace)
+    assert rc == 2 and "can be read only with --tenants and a grant" in err, out + err
+
+    with platform.open("a") as f:
+        f.write('\n[[grants]]\nto = "ops"\nselect = "acme.sales.bronze_customers"\n')
+    rc, out, err = run_lfhost("run", "--tenants", platform, "reader.toml", cwd=workspace)
+    assert rc == 0, out + err
+    read = helpers.table_rows(helpers.read_delta(workspace / "lakes" / "ops" / "sales_customers_checked"))
+    source = helpers.table_rows(helpers.read_delta(workspace / "lakes" / "sales" / "bronze_customers"))
+    helpers.assert_same_rows(read, source, "ops's copy of sales's table")
+    # The grant is to read: sales's table is as it was.
+    assert helpers.delta_version(workspace / "lakes" / "sales" / "bronze_customers") == 0

@@ -29,6 +29,27 @@ pub struct Pipeline {
     pub lake: Location,
     pub plugins: BTreeMap<String, PluginRef>,
     pub tables: BTreeMap<String, TableSpec>,
+    /// Inputs named `catalog.schema.table`: other tenants' tables, reachable
+    /// only through a platform file's grant (which sets their location).
+    pub externals: BTreeMap<String, External>,
+}
+
+/// Another namespace's table that a table reads.
+#[derive(Debug, Clone)]
+pub struct External {
+    /// The first table that reads it, and where, for messages.
+    pub reader: String,
+    pub span: Range<usize>,
+    /// Set once a grant allows the read.
+    pub location: Option<Location>,
+    /// Its schema, read from the table when the run starts.
+    pub schema: Option<arrow_schema::SchemaRef>,
+}
+
+/// Whether `name` is qualified, `catalog.schema.table`.
+pub fn is_qualified(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| check_table_name(p).is_ok())
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +127,10 @@ impl Pipeline {
 
     /// The folder of a table inside the lake.
     pub fn table_location(&self, table: &str) -> Location {
-        self.lake.join(table)
+        match self.externals.get(table).and_then(|e| e.location.clone()) {
+            Some(location) => location,
+            None => self.lake.join(table),
+        }
     }
 
     /// The location of a span, for messages.
@@ -155,6 +179,7 @@ impl Resolver<'_> {
         let defaults = Limits::default().with(file.limits.as_ref().map(|l| l.get_ref()));
 
         let mut tables = BTreeMap::new();
+        let mut externals = BTreeMap::new();
         for (name, decl) in &file.tables {
             let span = decl.span();
             let name_span = name.span();
@@ -205,6 +230,17 @@ impl Resolver<'_> {
                 );
             }
             for input in &decl.inputs {
+                if is_qualified(input.get_ref()) {
+                    externals
+                        .entry(input.get_ref().clone())
+                        .or_insert_with(|| External {
+                            reader: name.clone(),
+                            span: input.span(),
+                            location: None,
+                            schema: None,
+                        });
+                    continue;
+                }
                 if !file.tables.keys().any(|k| k.get_ref() == input.get_ref()) {
                     self.problem(
                         &input.span(),
@@ -283,6 +319,7 @@ impl Resolver<'_> {
                 lake,
                 plugins,
                 tables,
+                externals,
             }),
             _ => Err(ConfigError {
                 problems: self.problems,

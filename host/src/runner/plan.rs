@@ -87,7 +87,11 @@ pub fn plan(pipeline: Pipeline, sandbox: &Sandbox) -> Result<Plan, ConfigError> 
         let mut inputs = Vec::new();
         let mut inputs_known = true;
         for input in &spec.inputs {
-            match tables.get(input).and_then(|t| t.main_schema()) {
+            let external = pipeline
+                .externals
+                .get(input)
+                .and_then(|e| e.schema.as_ref());
+            match tables.get(input).and_then(|t| t.main_schema()).or(external) {
                 Some(schema) => inputs.push((input.clone(), schema.clone())),
                 None => inputs_known = false,
             }
