@@ -457,7 +457,7 @@ async fn run(
     });
     let finished = futures::future::join_all(runs).await;
     let mut failed = 0;
-    for (label, results, elapsed) in &finished {
+    for (label, tenant, results, elapsed) in &finished {
         if several {
             println!("== {label}");
         }
@@ -465,7 +465,7 @@ async fn run(
             .iter()
             .filter(|r| !matches!(r.status, FlowStatus::Completed(_)))
             .count();
-        print_summary(results, *elapsed);
+        print_summary(results, *elapsed, tenant.as_deref());
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -504,7 +504,12 @@ async fn run_pipeline(
     options: RunOptions,
     progress: Arc<dyn Progress>,
     instances: Option<Arc<tokio::sync::Semaphore>>,
-) -> (String, Vec<runner::FlowResult>, std::time::Duration) {
+) -> (
+    String,
+    Option<String>,
+    Vec<runner::FlowResult>,
+    std::time::Duration,
+) {
     let Prepared {
         pipeline,
         plan,
@@ -523,12 +528,17 @@ async fn run_pipeline(
         None => format!("pipeline {pipeline_name}"),
     };
     tracing::info!("run {run_id} of {label} into {lake}");
+    let deadline = tenant
+        .as_ref()
+        .and_then(|t| t.quotas.run_seconds)
+        .map(|s| started + std::time::Duration::from_secs(s));
     let context = RunContext {
         pipeline,
         run_id: run_id.clone(),
         started_at_micros: started_at.timestamp_micros(),
         progress,
         instances,
+        deadline,
     };
     let results = runner::run(plan, context, options).await;
     let events = event_log::run_events(&event_log::RunRecord {
@@ -542,7 +552,8 @@ async fn run_pipeline(
     if let Err(e) = event_log::append(&lake, &run_id, &events).await {
         tracing::error!("could not write the event log: {e}");
     }
-    (label, results, started.elapsed())
+    let tenant = tenant.map(|t| t.name.clone());
+    (label, tenant, results, started.elapsed())
 }
 
 fn print_history(runs: &[lfhost::history::RunSummary], json: bool) -> anyhow::Result<()> {
@@ -664,7 +675,11 @@ fn print_plugin(plugin: &lfhost::sandbox::Plugin) {
     }
 }
 
-fn print_summary(results: &[runner::FlowResult], elapsed: std::time::Duration) {
+fn print_summary(
+    results: &[runner::FlowResult],
+    elapsed: std::time::Duration,
+    tenant: Option<&str>,
+) {
     println!(
         "{:<30} {:<10} {:>6} {:>12} {:>12} {:>9} {:>13} {:>9}",
         "table", "status", "files", "rows in", "rows out", "dropped", "exp. failures", "time"
@@ -723,7 +738,13 @@ fn print_summary(results: &[runner::FlowResult], elapsed: std::time::Duration) {
     }
     for result in results {
         match &result.status {
-            FlowStatus::Failed(f) => println!("error: table `{}`: {}", result.table, f.message),
+            FlowStatus::Failed(f) => match tenant {
+                Some(tenant) => println!(
+                    "error: tenant `{tenant}`: table `{}`: {}",
+                    result.table, f.message
+                ),
+                None => println!("error: table `{}`: {}", result.table, f.message),
+            },
             FlowStatus::Skipped { upstream } => println!(
                 "skipped: table `{}`: upstream table `{upstream}` failed",
                 result.table

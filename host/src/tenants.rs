@@ -13,6 +13,7 @@
 //!     max_batch_mib = 64
 //!     max_output_mib = 4096             # per flow
 //!     max_instances = 2                 # plugin instances at once
+//!     run_seconds = 900                 # the whole run, wall clock
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -61,6 +62,8 @@ pub struct Quotas {
     pub max_output_mib: Option<u64>,
     /// Plugin instances of the tenant running at once.
     pub max_instances: Option<usize>,
+    /// Wall-clock seconds for the tenant's whole run.
+    pub run_seconds: Option<u64>,
 }
 
 impl Quotas {
@@ -299,6 +302,7 @@ mod tests {
             max_batch_mib: None,
             max_output_mib: Some(1),
             max_instances: Some(2),
+            run_seconds: None,
         };
         let capped = quotas.cap(&Limits::default());
         assert_eq!(capped.memory_mib(), 64);

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -92,7 +94,8 @@ def test_a_hostile_tenant_fails_alone_and_the_other_gets_its_solo_tables(workspa
     assert "== tenant sales (acme.sales): pipeline sales_pipeline" in out, out
     assert "== tenant ops (acme.ops): pipeline ops_pipeline" in out, out
     # The ops quota (64 MiB) caps the table's own 1024 MiB.
-    assert "error: table `evil`: plugin hostile 0.1.0" in out and "exceeded its memory limit of 64 MiB" in out, said
+    assert "error: tenant `ops`: table `evil`: plugin hostile 0.1.0" in out, said
+    assert "exceeded its memory limit of 64 MiB" in out, said
     assert "panicked" not in said
     # Each tenant's tables are in its own storage; the pipelines' own lake is unused.
     sales, ops = workspace / "lakes" / "sales", workspace / "lakes" / "ops"
@@ -197,3 +200,16 @@ def test_another_tenants_table_is_read_only_with_a_grant(workspace, platform, re
     helpers.assert_same_rows(read, source, "ops's copy of sales's table")
     # The grant is to read: sales's table is as it was.
     assert helpers.delta_version(workspace / "lakes" / "sales" / "bronze_customers") == 0
+
+
+def test_a_tenants_run_deadline_stops_an_endless_plugin(workspace, platform, run_lfhost):
+    ops = workspace / "ops.toml"
+    ops.write_text(ops.read_text().replace('behaviour = "memory_bomb"', 'behaviour = "loop"'))
+    platform.write_text(platform.read_text().replace("cpu_seconds = 20\n", "cpu_seconds = 20\nrun_seconds = 3\n"))
+    started = time.monotonic()
+    rc, out, err = run_lfhost("run", "--tenants", platform, "ops.toml", cwd=workspace)
+    elapsed = time.monotonic() - started
+    assert rc == 1, out + err
+    assert re.search(r"error: tenant `ops`: table `evil`: .*exceeded its CPU time limit of [123] s", out), out + err
+    assert elapsed < 30, f"took {elapsed:.0f} s with a 3 s run deadline"
+    assert helpers.delta_version(workspace / "lakes" / "ops" / "bronze_customers") == 0

@@ -64,7 +64,7 @@ pub async fn run(
 
     let plugin = table.plugin.clone();
     let options = table.spec.options_json.clone();
-    let limits = table.spec.limits.clone();
+    let limits = run.limits_for(table);
     let context = FlowContext {
         run_id: run.run_id.clone(),
         table: name.clone(),

@@ -29,6 +29,24 @@ pub struct RunContext {
     pub progress: Arc<dyn progress::Progress>,
     /// Bounds the plugin instances running at once (a tenant's quota).
     pub instances: Option<Arc<tokio::sync::Semaphore>>,
+    /// When the whole run must be over (a tenant's quota): no flow starts
+    /// after it, and none runs its plugin past it.
+    pub deadline: Option<Instant>,
+}
+
+impl RunContext {
+    /// `table`'s limits, its CPU time cut to what is left before the deadline.
+    pub fn limits_for(&self, table: &PlannedTable) -> crate::sandbox::Limits {
+        let mut limits = table.spec.limits.clone();
+        if let Some(deadline) = self.deadline {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .as_secs()
+                .max(1);
+            limits.cpu_seconds = limits.cpu_seconds.min(left);
+        }
+        limits
+    }
 }
 
 /// Which tables to run and how.
@@ -221,6 +239,16 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
         Some(instances) => instances.clone().acquire_owned().await.ok(),
         None => None,
     };
+    if let Some(deadline) = context.deadline
+        && Instant::now() >= deadline
+    {
+        return FlowResult::not_run(
+            name.to_string(),
+            FlowStatus::Failed(FlowFailure::new(
+                "not started: the tenant's run deadline (run_seconds) had passed",
+            )),
+        );
+    }
     tracing::info!(table = name, "flow started");
     context.progress.flow_started(name);
     let outcome = match &table.spec.source {

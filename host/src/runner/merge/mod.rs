@@ -385,7 +385,7 @@ async fn feed(
     let (batch_tx, mut batch_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
     let plugin = table.plugin.clone();
     let options = table.spec.options_json.clone();
-    let limits = table.spec.limits.clone();
+    let limits = run.limits_for(table);
     let input_schemas = table.inputs.clone();
     let input = input_name.to_string();
     let context = FlowContext {
