@@ -13,7 +13,7 @@ use lfhost::config::{ConfigError, Pipeline};
 use lfhost::event_log;
 use lfhost::runner::progress::{Progress, Silent, Spinners};
 use lfhost::runner::{self, FlowStatus, RunContext, RunOptions};
-use lfhost::sandbox::Sandbox;
+use lfhost::sandbox::{Allocation, Sandbox};
 
 /// Runs declarative data pipelines whose stages are sandboxed WebAssembly
 /// plugins, writing Delta Lake tables.
@@ -365,13 +365,30 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
 async fn plan_blocking(pipeline: Pipeline) -> anyhow::Result<runner::Plan> {
     // Compiling and calling plugins blocks; keep it off the async workers.
     let plan = tokio::task::spawn_blocking(move || {
-        let sandbox = Sandbox::new()?;
+        let sandbox = Sandbox::with_allocation(pool_for(&pipeline))?;
         let plan = runner::plan(pipeline, &sandbox)?;
         Ok::<_, anyhow::Error>(plan)
     })
     .await
     .context("planning crashed")??;
     Ok(plan)
+}
+
+/// An instance pool for `pipeline`: a slot for each table's flow and the
+/// planning instances, each memory as large as the largest table limit.
+fn pool_for(pipeline: &Pipeline) -> Allocation {
+    let tables = u32::try_from(pipeline.tables.len()).unwrap_or(u32::MAX);
+    let max_memory_bytes = pipeline
+        .tables
+        .values()
+        .map(|t| t.limits.memory_bytes)
+        .chain([lfhost::sandbox::Limits::default().memory_bytes])
+        .max()
+        .unwrap_or(1 << 30);
+    Allocation::Pooling {
+        instances: tables.saturating_mul(2).saturating_add(8),
+        max_memory_bytes,
+    }
 }
 
 /// One pipeline ready to run, as its tenant when there is one.

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use bindings::{Descriptor, StageKind};
 pub use cache::digest;
@@ -79,15 +79,62 @@ impl Drop for EpochTicker {
     }
 }
 
+/// How instances get their memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Mapped for each instance and unmapped after it.
+    OnDemand,
+    /// Slots reserved once and reused (wasmtime's pooling allocator), for
+    /// up to `instances` instances at once, each memory up to
+    /// `max_memory_bytes`: instantiation then costs no mmap.
+    Pooling {
+        instances: u32,
+        max_memory_bytes: usize,
+    },
+}
+
+fn engine_config(allocation: Allocation) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Deep recursion traps cleanly at this depth instead of growing.
+    config.max_wasm_stack(1 << 20);
+    if let Allocation::Pooling {
+        instances,
+        max_memory_bytes,
+    } = allocation
+    {
+        // A Rust component is a few core instances, memories and tables.
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(8))
+            .total_memories(instances.saturating_mul(4))
+            .total_tables(instances.saturating_mul(8))
+            .total_stacks(instances)
+            .max_memory_size(max_memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
 impl Sandbox {
+    /// A sandbox whose instances map their memory on demand.
     pub fn new() -> Result<Self, PluginError> {
-        let mut config = Config::new();
-        config.wasm_component_model(true);
-        config.epoch_interruption(true);
-        // Deep recursion traps cleanly at this depth instead of growing.
-        config.max_wasm_stack(1 << 20);
-        let engine = Engine::new(&config)
-            .map_err(|e| PluginError::Internal(format!("wasmtime engine: {e}")))?;
+        Sandbox::with_allocation(Allocation::OnDemand)
+    }
+
+    /// A sandbox with the given allocation; a pool the machine cannot
+    /// reserve (a low virtual memory limit, say) falls back to on-demand.
+    pub fn with_allocation(allocation: Allocation) -> Result<Self, PluginError> {
+        let engine = match Engine::new(&engine_config(allocation)) {
+            Ok(engine) => engine,
+            Err(e) if allocation != Allocation::OnDemand => {
+                tracing::warn!("instance pool unavailable ({e}); allocating on demand");
+                Engine::new(&engine_config(Allocation::OnDemand))
+                    .map_err(|e| PluginError::Internal(format!("wasmtime engine: {e}")))?
+            }
+            Err(e) => return Err(PluginError::Internal(format!("wasmtime engine: {e}"))),
+        };
         let mut linker = Linker::new(&engine);
         linker::link(&mut linker)
             .map_err(|e| PluginError::Internal(format!("linking the host interfaces: {e}")))?;
