@@ -7,6 +7,7 @@
 //!     namespace = "acme.sales"          # catalog.schema
 //!     storage = "lakes/sales"           # its tables: <storage>/<table>
 //!     plugins = ["<sha256>", ...]       # the components it may run
+//!     role_arn = "arn:aws:iam::1:role/x" # its own S3 role (optional)
 //!     [tenants.sales.quotas]
 //!     memory_mib = 512                  # per plugin instance
 //!     cpu_seconds = 60                  # per flow
@@ -46,6 +47,11 @@ pub struct Grant {
 struct TenantDecl {
     namespace: String,
     storage: String,
+    /// The IAM role its runs assume on S3 (each tenant its own).
+    #[serde(default)]
+    role_arn: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
     #[serde(default)]
     plugins: Option<Vec<String>>,
     #[serde(default)]
@@ -91,6 +97,8 @@ pub struct Tenant {
     pub name: String,
     pub namespace: String,
     pub storage: Location,
+    pub role_arn: Option<String>,
+    pub region: Option<String>,
     /// The component digests it may run; `None`: any.
     pub plugins: Option<BTreeSet<String>>,
     pub quotas: Quotas,
@@ -128,6 +136,11 @@ impl Platform {
                 )));
             }
             let storage = Location::parse(&decl.storage, base).map_err(fail)?;
+            if let Some(arn) = &decl.role_arn
+                && !(arn.starts_with("arn:") && arn.contains(":role/"))
+            {
+                return Err(fail(format!("`{arn}` is not an IAM role ARN")));
+            }
             let plugins = match decl.plugins {
                 None => None,
                 Some(digests) => {
@@ -151,6 +164,8 @@ impl Platform {
                     name,
                     namespace: decl.namespace,
                     storage,
+                    role_arn: decl.role_arn,
+                    region: decl.region,
                     plugins,
                     quotas: decl.quotas,
                 }),
@@ -205,12 +220,24 @@ impl Platform {
                 known.join(", ")
             )
         })?;
-        pipeline.lake = tenant
-            .storage
-            .clone()
-            .with_storage(pipeline.lake.storage_settings());
+        // The pipeline's [storage] settings (endpoint, retries), with the
+        // tenant's own role and region.
+        let mut settings = pipeline.storage.as_deref().cloned().unwrap_or_default();
+        if let Some(role) = &tenant.role_arn {
+            settings.role_arn = Some(role.clone());
+        }
+        if let Some(region) = &tenant.region {
+            settings.region = Some(region.clone());
+        }
+        let settings = Arc::new(settings);
+        pipeline.storage = Some(settings.clone());
+        pipeline.lake = tenant.storage.clone().with_storage(Some(settings.clone()));
         for table in pipeline.tables.values_mut() {
             table.limits = tenant.quotas.cap(&table.limits);
+            // Landing files too are read as the tenant.
+            if let Some(source) = &mut table.source {
+                source.location = source.location.clone().with_storage(Some(settings.clone()));
+            }
         }
         self.resolve_externals(pipeline, tenant)?;
         Ok(tenant.clone())
@@ -250,10 +277,12 @@ impl Platform {
                     tenant.name, owner.name, self.path
                 ));
             }
+            // Read with the reader's credentials: on S3 its role's policy
+            // must allow the owner's prefix too.
             let location = owner
                 .storage
                 .clone()
-                .with_storage(pipeline.lake.storage_settings())
+                .with_storage(pipeline.storage.clone())
                 .join(table);
             if let Some(external) = pipeline.externals.get_mut(&name) {
                 external.location = Some(location);

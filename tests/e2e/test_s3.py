@@ -290,3 +290,22 @@ def test_validate_and_graph_show_no_secret(emulator, tenant, s3_pipeline, run_lf
         assert rc == 0, f"{command}: {out}\n{err}"
         for secret in (tenant.runner.secret, emulator.admin.secret):
             assert secret not in out + err, command
+
+
+def test_a_tenant_runs_with_its_own_role(emulator, tenant, run_lfhost, lfhost_env, local_tables, tmp_path):
+    """The platform file gives the tenant its role; the pipeline names none."""
+    pipeline = tmp_path / "pipelines.toml"
+    pipeline.write_text(pipeline_text().replace("[pipeline]\n", '[pipeline]\ntenant = "team_a"\n', 1))
+    platform = tmp_path / "tenants.toml"
+    lake = f"{LAKE_PREFIX}/tenant"
+    platform.write_text(
+        f'[tenants.team_a]\nnamespace = "acme.team_a"\nstorage = "s3://{BUCKET}/{lake}"\nrole_arn = "{tenant.role_arn}"\n'
+    )
+    env = runner_env(lfhost_env, tenant.runner)
+    rc, out, err = run_lfhost(
+        "run", "--tenants", platform, pipeline,
+        "--var", f"landing=s3://{BUCKET}/{LANDING_PREFIX}", "--var", f"s3_endpoint={emulator.endpoint}",
+        cwd=tmp_path, env=env, timeout=180,
+    )
+    assert rc == 0, f"stdout:\n{out}\nstderr:\n{err}"
+    assert_same_tables(s3_tables(emulator, lake), local_tables)

@@ -108,10 +108,6 @@ impl Location {
             .unwrap_or_default()
     }
 
-    pub fn storage_settings(&self) -> Option<Arc<StorageSettings>> {
-        self.storage.clone()
-    }
-
     pub fn storage(&self) -> StorageSettings {
         self.storage.as_deref().cloned().unwrap_or_default()
     }

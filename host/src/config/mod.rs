@@ -25,6 +25,8 @@ pub struct Pipeline {
     pub description: Option<String>,
     /// The tenant it runs as, under a platform file.
     pub tenant: Option<String>,
+    /// `[storage]`, as every `s3://` location of the pipeline has it.
+    pub storage: Option<std::sync::Arc<StorageSettings>>,
     pub source: SourceMap,
     pub lake: Location,
     pub plugins: BTreeMap<String, PluginRef>,
@@ -315,6 +317,7 @@ impl Resolver<'_> {
                 name: file.pipeline.name.get_ref().clone(),
                 description: file.pipeline.description.clone(),
                 tenant: file.pipeline.tenant.as_ref().map(|t| t.get_ref().clone()),
+                storage: self.storage.clone(),
                 source: self.source.clone(),
                 lake,
                 plugins,
