@@ -549,6 +549,10 @@ async fn run_pipeline(
         .as_ref()
         .and_then(|t| t.quotas.run_seconds)
         .map(|s| started + std::time::Duration::from_secs(s));
+    let cpu_budget_ms = tenant
+        .as_ref()
+        .and_then(|t| t.quotas.cpu_seconds_per_run)
+        .map(|s| Arc::new(std::sync::atomic::AtomicU64::new(s.saturating_mul(1000))));
     let context = RunContext {
         pipeline,
         run_id: run_id.clone(),
@@ -556,6 +560,7 @@ async fn run_pipeline(
         progress,
         instances,
         deadline,
+        cpu_budget_ms,
     };
     let results = runner::run(plan, context, options).await;
     let events = event_log::run_events(&event_log::RunRecord {

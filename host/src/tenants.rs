@@ -15,6 +15,7 @@
 //!     max_output_mib = 4096             # per flow
 //!     max_instances = 2                 # plugin instances at once
 //!     run_seconds = 900                 # the whole run, wall clock
+//!     cpu_seconds_per_run = 600         # all its flows together
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -70,6 +71,8 @@ pub struct Quotas {
     pub max_instances: Option<usize>,
     /// Wall-clock seconds for the tenant's whole run.
     pub run_seconds: Option<u64>,
+    /// Seconds all of a run's flows may spend together.
+    pub cpu_seconds_per_run: Option<u64>,
 }
 
 impl Quotas {
@@ -332,6 +335,7 @@ mod tests {
             max_output_mib: Some(1),
             max_instances: Some(2),
             run_seconds: None,
+            cpu_seconds_per_run: None,
         };
         let capped = quotas.cap(&Limits::default());
         assert_eq!(capped.memory_mib(), 64);

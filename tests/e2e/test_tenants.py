@@ -213,3 +213,23 @@ def test_a_tenants_run_deadline_stops_an_endless_plugin(workspace, platform, run
     assert re.search(r"error: tenant `ops`: table `evil`: .*exceeded its CPU time limit of [123] s", out), out + err
     assert elapsed < 30, f"took {elapsed:.0f} s with a 3 s run deadline"
     assert helpers.delta_version(workspace / "lakes" / "ops" / "bronze_customers") == 0
+
+
+def test_a_tenants_cpu_budget_for_the_run_is_shared_by_its_flows(workspace, platform, run_lfhost):
+    """Two endless plugins, one at a time, 2 s of CPU for the whole run: the
+    first uses it up, the second does not start."""
+    ops = workspace / "ops.toml"
+    text = ops.read_text().replace('behaviour = "memory_bomb"', 'behaviour = "loop"')
+    ops.write_text(text + EVIL.replace("[tables.evil]", "[tables.evil_too]").replace("memory_bomb", "loop"))
+    platform.write_text(
+        platform.read_text().replace("cpu_seconds = 20\n", "cpu_seconds = 20\ncpu_seconds_per_run = 2\nmax_instances = 1\n")
+    )
+    started = time.monotonic()
+    rc, out, err = run_lfhost("run", "--tenants", platform, "ops.toml", cwd=workspace)
+    elapsed = time.monotonic() - started
+    assert rc == 1, out + err
+    errors = [line for line in out.splitlines() if line.startswith("error: tenant `ops`: table `evil")]
+    assert len(errors) == 2, out
+    assert sum("exceeded its CPU time limit of" in e for e in errors) == 1, errors
+    assert sum("CPU budget for the run (cpu_seconds_per_run) is spent" in e for e in errors) == 1, errors
+    assert elapsed < 30, f"took {elapsed:.0f} s with 2 s of CPU for the run"

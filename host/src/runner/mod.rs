@@ -32,6 +32,9 @@ pub struct RunContext {
     /// When the whole run must be over (a tenant's quota): no flow starts
     /// after it, and none runs its plugin past it.
     pub deadline: Option<Instant>,
+    /// Plugin seconds the run's flows may still spend, all together (a
+    /// tenant's quota), in milliseconds.
+    pub cpu_budget_ms: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl RunContext {
@@ -249,6 +252,17 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
             )),
         );
     }
+    if let Some(budget) = &context.cpu_budget_ms
+        && budget.load(std::sync::atomic::Ordering::Relaxed) == 0
+    {
+        return FlowResult::not_run(
+            name.to_string(),
+            FlowStatus::Failed(FlowFailure::new(
+                "not started: the tenant's CPU budget for the run (cpu_seconds_per_run) is spent",
+            )),
+        );
+    }
+    let running = Instant::now();
     tracing::info!(table = name, "flow started");
     context.progress.flow_started(name);
     let outcome = match &table.spec.source {
@@ -279,6 +293,14 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
             FlowStatus::Failed(failure)
         }
     };
+    if let Some(budget) = &context.cpu_budget_ms {
+        let spent = u64::try_from(running.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let _ = budget.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |left| Some(left.saturating_sub(spent)),
+        );
+    }
     FlowResult {
         table: name.to_string(),
         plugin: table.plugin.name(),
