@@ -590,10 +590,7 @@ fn print_history(runs: &[lfhost::history::RunSummary], json: bool) -> anyhow::Re
         "run", "started (UTC)", "duration", "status", "rows"
     );
     for run in runs {
-        let started = chrono::DateTime::from_timestamp_micros(run.started_at).map_or_else(
-            || run.started_at.to_string(),
-            |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-        );
+        let started = lfhost::history::utc_text(run.started_at, "%Y-%m-%d %H:%M:%S%.3f");
         let duration = run.duration_ms.map_or_else(
             || "-".to_string(),
             |ms| format!("{:.2}s", ms as f64 / 1000.0),
@@ -642,10 +639,7 @@ fn print_events(events: &[&lfhost::history::EventRow], json: bool) -> anyhow::Re
             println!("{}", serde_json::to_string(event)?);
             continue;
         }
-        let at = chrono::DateTime::from_timestamp_micros(event.timestamp).map_or_else(
-            || event.timestamp.to_string(),
-            |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
-        );
+        let at = lfhost::history::utc_text(event.timestamp, "%Y-%m-%d %H:%M:%S%.3f");
         println!(
             "{at}  {:<5}  {:<15}  {:<28}  {}",
             event.level,

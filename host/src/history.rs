@@ -42,6 +42,12 @@ pub struct RunSummary {
     pub errors: Vec<String>,
 }
 
+/// An event time (microseconds since the epoch) as UTC text in `format`.
+pub fn utc_text(micros: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map_or_else(|| micros.to_string(), |t| t.format(format).to_string())
+}
+
 /// Every event of the lake's log, in (run start, run, sequence) order.
 pub async fn events(lake: &Location) -> Result<Vec<EventRow>, StorageError> {
     let location = lake.join(event_log::TABLE);
@@ -50,24 +56,14 @@ pub async fn events(lake: &Location) -> Result<Vec<EventRow>, StorageError> {
     for batch in &batches {
         read_batch(batch, &mut events).map_err(|e| StorageError::at(&location, e))?;
     }
-    let mut run_starts: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut run_starts: BTreeMap<String, i64> = BTreeMap::new();
     for e in &events {
-        let start = run_starts.entry(e.run_id.as_str()).or_insert(e.timestamp);
+        let start = run_starts.entry(e.run_id.clone()).or_insert(e.timestamp);
         *start = (*start).min(e.timestamp);
     }
-    let start_of: BTreeMap<String, i64> = run_starts
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
     events.sort_by(|a, b| {
-        let key = |e: &EventRow| {
-            (
-                start_of.get(&e.run_id).copied(),
-                e.run_id.clone(),
-                e.sequence,
-            )
-        };
-        key(a).cmp(&key(b))
+        let start = |e: &EventRow| run_starts.get(&e.run_id).copied();
+        (start(a), &a.run_id, a.sequence).cmp(&(start(b), &b.run_id, b.sequence))
     });
     Ok(events)
 }

@@ -235,10 +235,7 @@ fn expectations(html: &mut String, event: &EventRow) {
 }
 
 fn time(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros).map_or_else(
-        || micros.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
-    )
+    crate::history::utc_text(micros, "%Y-%m-%d %H:%M:%S")
 }
 
 /// Text for HTML and SVG bodies and attribute values.

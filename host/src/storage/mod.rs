@@ -33,9 +33,7 @@ impl StorageError {
 /// The object store holding `location`, and the location's path inside it.
 pub fn open_store(location: &Location) -> Result<(Arc<dyn ObjectStore>, Path), StorageError> {
     if location.is_s3() {
-        let store = s3::store(location.url(), &location.storage())
-            .map_err(|e| StorageError::at(location, e))?;
-        let path = Path::from_url_path(location.url().path())
+        let (store, path) = s3::store(location.url(), &location.storage())
             .map_err(|e| StorageError::at(location, e))?;
         return Ok((store, path));
     }

@@ -44,13 +44,14 @@ pub fn register() {
     });
 }
 
-/// The S3 store holding `url`'s bucket.
-pub fn store(url: &Url, settings: &StorageSettings) -> object_store::Result<Arc<AmazonS3>> {
+/// The S3 store holding `url`'s bucket, and `url`'s path inside it.
+pub fn store(url: &Url, settings: &StorageSettings) -> object_store::Result<(Arc<AmazonS3>, Path)> {
     let mut builder = base_builder(url, settings);
     if let Some(role) = &settings.role_arn {
         builder = builder.with_credentials(assumed_role(url, settings, role)?);
     }
-    Ok(Arc::new(builder.build()?))
+    let path = Path::from_url_path(url.path())?;
+    Ok((Arc::new(builder.build()?), path))
 }
 
 fn base_builder(url: &Url, settings: &StorageSettings) -> AmazonS3Builder {
@@ -342,10 +343,8 @@ impl ObjectStoreFactory for S3Factory {
         config: &StorageConfig,
     ) -> DeltaResult<(ObjectStoreRef, Path)> {
         let settings = StorageSettings::from_options(&config.raw);
-        let store =
+        let (store, path) =
             store(url, &settings).map_err(|e| DeltaTableError::ObjectStore { source: e })?;
-        let path = Path::from_url_path(url.path())
-            .map_err(|e| DeltaTableError::ObjectStore { source: e.into() })?;
         Ok((store, path))
     }
 }

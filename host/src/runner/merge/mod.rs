@@ -169,18 +169,22 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     let mut keys_of_batches = encode_all(&encoder, &batches)?;
     batches.extend(new_batches);
     keys_of_batches.extend(new_keys);
-    let mut changes = Changes {
-        order: batches
-            .iter()
-            .enumerate()
-            .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r)))
-            .collect(),
+    let mut order: Vec<(usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r)))
+        .collect();
+    // Stable: a key's changes keep their order (old before new).
+    order.sort_by(|&(ab, ar), &(bb, br)| {
+        keys_of_batches[ab]
+            .row(ar)
+            .cmp(&keys_of_batches[bb].row(br))
+    });
+    let changes = Changes {
+        order,
         batches,
         keys: keys_of_batches,
     };
-    let mut order = std::mem::take(&mut changes.order);
-    order.sort_by(|&a, &b| changes.key(a).cmp(&changes.key(b)));
-    changes.order = order;
 
     let sorted_keys: Vec<Row> = changes.order.iter().map(|&at| changes.key(at)).collect();
     let cluster_ids: Vec<usize> = sorted_keys
