@@ -9,7 +9,7 @@ use super::writer::data_bytes;
 use super::writer::spawn_writer;
 use super::{FlowFailure, FlowOutcome, RunContext, open_target};
 use crate::config::SourceSpec;
-use crate::sandbox::{FlowContext, LandingGrant, OutputSink};
+use crate::sandbox::{LandingGrant, OutputSink};
 use crate::storage::delta::{self, Commit};
 use crate::storage::landing::{self, LandingEntry};
 use crate::storage::manifest::{self, IngestedFile, Manifest};
@@ -65,11 +65,7 @@ pub async fn run(
     let plugin = table.plugin.clone();
     let options = table.spec.options_json.clone();
     let limits = run.limits_for(table);
-    let context = FlowContext {
-        run_id: run.run_id.clone(),
-        table: name.clone(),
-        run_started_at_micros: run.started_at_micros,
-    };
+    let context = run.flow_context(table);
     let files = new_files.clone();
     let store = landing_store.clone();
     let output_schema = schema.clone();

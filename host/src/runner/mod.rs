@@ -38,6 +38,15 @@ pub struct RunContext {
 }
 
 impl RunContext {
+    /// What `table`'s plugin is told of this run.
+    pub fn flow_context(&self, table: &PlannedTable) -> crate::sandbox::FlowContext {
+        crate::sandbox::FlowContext {
+            run_id: self.run_id.clone(),
+            table: table.spec.name.clone(),
+            run_started_at_micros: self.started_at_micros,
+        }
+    }
+
     /// `table`'s limits, its CPU time cut to what is left before the deadline.
     pub fn limits_for(&self, table: &PlannedTable) -> crate::sandbox::Limits {
         let mut limits = table.spec.limits.clone();

@@ -16,7 +16,7 @@ use super::plan::PlannedTable;
 use super::writer::{CHANNEL_BATCHES, data_bytes, spawn_writer};
 use super::{FlowFailure, FlowOutcome, RunContext, open_target};
 use crate::config::Location;
-use crate::sandbox::{FlowContext, OutputSink, PluginError, StageKind};
+use crate::sandbox::{OutputSink, PluginError, StageKind};
 use crate::storage::delta::{self, Commit, DataFile};
 use crate::storage::{StorageError, open_store, reader};
 
@@ -162,11 +162,7 @@ pub async fn run(
     let options = table.spec.options_json.clone();
     let limits = run.limits_for(table);
     let input_schemas = table.inputs.clone();
-    let context = FlowContext {
-        run_id: run.run_id.clone(),
-        table: name.clone(),
-        run_started_at_micros: run.started_at_micros,
-    };
+    let context = run.flow_context(table);
     let flow_result = tokio::task::spawn_blocking(move || {
         let expected: HashMap<String, SchemaRef> = input_schemas.iter().cloned().collect();
         let mut flow = plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;

@@ -34,7 +34,7 @@ use super::transform::{InputDelta, conform, input_app_id, input_delta};
 use super::writer::{CHANNEL_BATCHES, data_bytes};
 use super::{FlowFailure, FlowOutcome, RunContext};
 use crate::config::Location;
-use crate::sandbox::{FlowContext, OutputSink};
+use crate::sandbox::OutputSink;
 use crate::storage::delta::{self, Commit, DataFile, TableWriter};
 use crate::storage::{open_store, reader};
 use clusters::{KeyEncoder, cluster_of};
@@ -392,11 +392,7 @@ async fn feed(
     let limits = run.limits_for(table);
     let input_schemas = table.inputs.clone();
     let input = input_name.to_string();
-    let context = FlowContext {
-        run_id: run.run_id.clone(),
-        table: table.spec.name.clone(),
-        run_started_at_micros: run.started_at_micros,
-    };
+    let context = run.flow_context(table);
     let flow = tokio::task::spawn_blocking(move || {
         let mut flow = plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
         while let Some(batch) = batch_rx.blocking_recv() {
