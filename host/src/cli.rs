@@ -119,16 +119,7 @@ enum Command {
     },
     /// Tools for plugin authors.
     #[command(subcommand)]
-    Plugin(PluginCommand),
-}
-
-#[derive(Subcommand)]
-enum PluginCommand {
-    /// Loads a plugin and prints its self-description, digest and imports.
-    Inspect {
-        /// The component, e.g. target/wasm32-wasip2/release/my_plugin.wasm.
-        file: PathBuf,
-    },
+    Plugin(crate::cli_plugin::PluginCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -339,13 +330,7 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plugin(PluginCommand::Inspect { file }) => {
-            let plugin = tokio::task::spawn_blocking(move || Sandbox::new()?.load(&file, None))
-                .await
-                .context("loading the plugin crashed")??;
-            print_plugin(&plugin);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Plugin(command) => crate::cli_plugin::dispatch(command).await,
         Command::Run {
             files,
             vars,
@@ -660,35 +645,6 @@ fn print_events(events: &[&lfhost::history::EventRow], json: bool) -> anyhow::Re
         }
     }
     Ok(())
-}
-
-fn print_plugin(plugin: &lfhost::sandbox::Plugin) {
-    println!("file:     {}", plugin.path);
-    println!("sha256:   {}", plugin.digest);
-    if let Some(d) = plugin.descriptor() {
-        println!("name:     {} {}", d.name, d.version);
-        println!("kind:     {:?}", d.kind);
-        if !d.description.is_empty() {
-            println!("about:    {}", d.description);
-        }
-        println!("options:");
-        for o in &d.options {
-            let required = if o.required { "required" } else { "optional" };
-            let default = o
-                .default_value
-                .as_deref()
-                .map(|v| format!(", default {v}"))
-                .unwrap_or_default();
-            println!(
-                "  {} ({}, {required}{default}): {}",
-                o.name, o.type_name, o.description
-            );
-        }
-    }
-    println!("imports:");
-    for name in &plugin.imports {
-        println!("  {name}");
-    }
 }
 
 fn print_summary(

@@ -8,6 +8,7 @@
 //! - [`runner`]: planning and running flows.
 //! - [`event_log`]: the `_event_log` table; [`history`] reads it back.
 
+pub mod authoring;
 pub mod config;
 pub mod dag;
 pub mod event_log;

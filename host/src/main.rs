@@ -1,6 +1,7 @@
 //! The `lfhost` command line.
 
 mod cli;
+mod cli_plugin;
 
 use std::process::ExitCode;
 

@@ -170,3 +170,8 @@ def delta_version_fixture():
 @pytest.fixture(scope="session")
 def escape_wasm() -> Path:
     return _built(WASM_DIR / "escape.wasm", "the escape test plugin")
+
+
+@pytest.fixture(scope="session")
+def next_contract_wasm() -> Path:
+    return _built(WASM_DIR / "next_contract.wasm", "the next-contract test plugin")

@@ -438,28 +438,31 @@ def test_plugin_sees_no_environment_arguments_or_stdin(hostile_name, workspace, 
     _assert_healthy(workspace, customers)
 
 
-def test_escape_plugin_is_refused_before_anything_runs(run_measured, workspace, bronze_wasm, escape_wasm):
-    """A plugin importing files, clocks and sockets is refused when the
-    pipeline loads, naming the plugin, each import and why. Loading happens
-    before any flow, so the whole run stops (exit 2) and nothing is written,
-    the healthy table included."""
-    _landing(workspace)
+def test_escape_plugin_gets_nothing(run_measured, workspace, bronze_wasm, escape_wasm):
+    """A plugin that reaches for a file, a directory listing, the wall clock,
+    a one-hour sleep, a socket and a name lookup loads (WASI is linked, as
+    Python and JavaScript runtimes need) but gets nothing: every file and
+    network call is refused, the clock is frozen at 1970-01-01 and the
+    sleep returns at once, so it cannot park a host thread. The healthy
+    table of the same run commits."""
+    customers, evil_files = _landing(workspace)
     pipeline = workspace / "pipeline.toml"
     pipeline.write_text(
         HEADER.format(bronze=os.fspath(bronze_wasm), hostile=os.fspath(escape_wasm)).replace("hostile =", "escape =")
         + '\n[tables.stolen]\nplugin = "escape"\nsource = { path = "landing/evil", pattern = "*.txt" }\n'
     )
 
-    run = run_measured("run", pipeline, cwd=workspace, label="escape (refused at load)")
+    run = run_measured("run", pipeline, cwd=workspace, label="escape (sealed WASI)", timeout=300)
 
-    assert run.rc == 2, run.context()
-    line = f"{pipeline}:7:10: plugin `escape`: {escape_wasm} is not a usable lfhost plugin: it imports what lfhost does not grant:"
-    assert line in run.err, run.context()
-    for needle in (
-        "wasi:filesystem/preopens@0.2.6 (plugins get no files: the host hands them their data)",
-        "wasi:clocks/wall-clock@0.2.6 (plugins get no clock: the run's timestamp is passed in)",
-        "wasi:sockets/tcp@0.2.6 (plugins get no network)",
-    ):
-        assert needle in run.err, f"the refusal does not name {needle!r}" + run.context()
-    assert "panicked" not in run.err, run.context()
-    assert not (workspace / "lake" / "stolen").exists() and not (workspace / "lake" / HEALTHY).exists(), run.context()
+    assert run.rc == 0, run.context()
+    _assert_no_host_crash(run)
+    rows = helpers.table_rows(read_delta(workspace / "lake" / "stolen"))
+    assert len(rows) == 6 * len(evil_files), rows
+    seen = {(r["key"], r["value"]) for r in rows}
+    got = dict(seen)
+    assert len(seen) == 6, f"attempts gave different answers on different files: {sorted(seen)}"
+    for key in ("file", "listing", "socket", "name_lookup"):
+        assert got[key].startswith("refused: "), f"{key}: {got[key]}"
+    assert got["wall_clock_seconds"] == "0", got
+    assert got["sleep_3600s_took"] == "0 s", got
+    _assert_healthy(workspace, customers)

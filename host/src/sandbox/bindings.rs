@@ -11,6 +11,7 @@ wasmtime::component::bindgen!({
         // Both may trap: a plugin must not be able to ignore a refusal.
         "lfhost:plugin/host.emit": trappable,
         "lfhost:plugin/landing.read": trappable,
+        "lfhost:plugin/columns.emit": trappable,
     },
 });
 
@@ -52,30 +53,59 @@ impl lfhost::plugin::host::Host for FlowState {
 
 impl FlowState {
     fn accept(&mut self, output: &str, bytes: &[u8]) -> Result<(), String> {
-        if bytes.len() > self.limits.max_batch_bytes {
+        // Checked before decoding too: a forged batch must not cost memory.
+        self.check_batch_size(bytes.len())?;
+        let schema = self.sink_schema(output)?;
+        let batch = lfhost_ipc::decode_batch(bytes, Some(&schema))
+            .map_err(|e| format!("emitted an invalid batch on `{output}`: {e}"))?;
+        self.accept_batch(output, batch, bytes.len())
+    }
+
+    fn check_batch_size(&self, bytes: usize) -> Result<(), String> {
+        if bytes > self.limits.max_batch_bytes {
             return Err(format!(
                 "emitted a batch of {} MiB, over the limit of {} MiB per batch",
-                bytes.len() >> 20,
+                bytes >> 20,
                 self.limits.max_batch_bytes >> 20
             ));
         }
-        let total = self.bytes_out.saturating_add(bytes.len() as u64);
+        Ok(())
+    }
+
+    /// The planned schema of `output`, or why the plugin may not emit to it.
+    pub(super) fn sink_schema(&self, output: &str) -> Result<arrow_schema::SchemaRef, String> {
+        match self.outputs.get(output) {
+            Some(sink) => Ok(sink.schema.clone()),
+            None => {
+                let mut known: Vec<&str> = self.outputs.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                Err(format!(
+                    "emitted to unknown output `{output}` (declared: {})",
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+
+    /// Counts a checked batch of `bytes` against the output limit and sends it on.
+    pub(super) fn accept_batch(
+        &mut self,
+        output: &str,
+        batch: arrow_array::RecordBatch,
+        bytes: usize,
+    ) -> Result<(), String> {
+        self.check_batch_size(bytes)?;
+        let total = self.bytes_out.saturating_add(bytes as u64);
         if total > self.limits.max_output_bytes {
             return Err(format!(
                 "emitted more than its output limit of {} MiB for this flow",
                 self.limits.max_output_bytes >> 20
             ));
         }
-        let sink = self.outputs.get(output).ok_or_else(|| {
-            let mut known: Vec<&str> = self.outputs.keys().map(String::as_str).collect();
-            known.sort_unstable();
-            format!(
-                "emitted to unknown output `{output}` (declared: {})",
-                known.join(", ")
-            )
-        })?;
-        let batch = lfhost_ipc::decode_batch(bytes, Some(&sink.schema))
-            .map_err(|e| format!("emitted an invalid batch on `{output}`: {e}"))?;
+        let sink = self
+            .outputs
+            .get(output)
+            .ok_or_else(|| format!("output `{output}` is gone"))?;
         self.bytes_out = total;
         self.rows_out += batch.num_rows() as u64;
         sink.sender

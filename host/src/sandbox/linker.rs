@@ -1,61 +1,75 @@
-//! Exactly which interfaces a plugin may import.
+//! Exactly what a plugin may import.
 //!
-//! Besides lfhost's own contract, only the WASI interfaces that language
-//! standard libraries need to start are linked: streams (for stderr, which
-//! we capture), an empty environment, exit, and seeded randomness. Files,
-//! sockets and clocks are not linked at all, so a plugin that imports them
-//! fails at load, before it runs.
+//! Besides lfhost's own contract, the host links WASI 0.2 *sealed*: the
+//! interfaces are there, so that components from any toolchain load (Python
+//! and JavaScript runtimes import files, clocks and sockets whether or not
+//! they use them), but they grant nothing:
+//! - files: no directory is preopened, so there is no path to open;
+//! - network: every socket address and name lookup is refused;
+//! - environment and arguments: empty; stdin: empty; stdout: discarded;
+//!   stderr: captured, to quote a crash;
+//! - clocks: frozen at 1970-01-01 (the run's timestamp is passed in), and a
+//!   sleep returns at once, so that a plugin cannot park a host thread
+//!   where the CPU time limit does not see it.
+//!
+//! Anything else (`wasi:http`, unknown interfaces) is not linked, and a
+//! component importing it is refused at load, with why.
 
-use wasmtime::component::{HasData, Linker, ResourceTable};
-use wasmtime_wasi::WasiView;
-use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-use wasmtime_wasi::p2::bindings::{cli, random, sync};
-use wasmtime_wasi::random::WasiRandom;
+use wasmtime::component::{HasData, Linker, Resource};
+use wasmtime_wasi::clocks::{WasiClocksCtxView, WasiClocksView};
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 
 use super::bindings::StagePlugin;
 use super::state::FlowState;
 
-/// Interface name prefixes that lfhost never grants, with why.
-const DENIED: &[(&str, &str)] = &[
-    (
-        "wasi:filesystem/",
-        "plugins get no files: the host hands them their data",
-    ),
-    ("wasi:sockets/", "plugins get no network"),
-    (
-        "wasi:clocks/",
-        "plugins get no clock: the run's timestamp is passed in",
-    ),
-    ("wasi:http/", "plugins get no network"),
-];
-
-struct HasIo;
-
-impl HasData for HasIo {
-    type Data<'a> = &'a mut ResourceTable;
-}
+/// Interface name prefixes that lfhost never links, with why.
+const DENIED: &[(&str, &str)] = &[("wasi:http/", "plugins get no network")];
 
 pub fn link(linker: &mut Linker<FlowState>) -> wasmtime::Result<()> {
-    let l = linker;
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<FlowState, HasIo>(l, |t| {
-        t.ctx().table
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    // Replaces WASI's monotonic clock, whose sleeps really wait.
+    linker.allow_shadowing(true);
+    monotonic_clock::add_to_linker::<FlowState, FrozenTime>(linker, |s| FrozenTimeView {
+        clocks: s.clocks(),
     })?;
-    sync::io::poll::add_to_linker::<FlowState, HasIo>(l, |t| t.ctx().table)?;
-    sync::io::streams::add_to_linker::<FlowState, HasIo>(l, |t| t.ctx().table)?;
-    random::random::add_to_linker::<FlowState, WasiRandom>(l, |t| t.ctx().ctx.random())?;
-    random::insecure::add_to_linker::<FlowState, WasiRandom>(l, |t| t.ctx().ctx.random())?;
-    random::insecure_seed::add_to_linker::<FlowState, WasiRandom>(l, |t| t.ctx().ctx.random())?;
-    cli::exit::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::environment::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::stdin::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::stdout::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::stderr::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::terminal_input::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::terminal_output::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::terminal_stdin::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::terminal_stdout::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    cli::terminal_stderr::add_to_linker::<FlowState, WasiCli>(l, FlowState::cli)?;
-    StagePlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(l, |s| s)
+    linker.allow_shadowing(false);
+    StagePlugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)
+}
+
+struct FrozenTime;
+
+impl HasData for FrozenTime {
+    type Data<'a> = FrozenTimeView<'a>;
+}
+
+/// A monotonic clock that never moves, whose every deadline has passed.
+struct FrozenTimeView<'a> {
+    clocks: WasiClocksCtxView<'a>,
+}
+
+impl monotonic_clock::Host for FrozenTimeView<'_> {
+    fn now(&mut self) -> wasmtime::Result<monotonic_clock::Instant> {
+        Ok(0)
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<monotonic_clock::Duration> {
+        Ok(1_000_000_000)
+    }
+
+    fn subscribe_instant(
+        &mut self,
+        _when: monotonic_clock::Instant,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        monotonic_clock::Host::subscribe_duration(&mut self.clocks, 0)
+    }
+
+    fn subscribe_duration(
+        &mut self,
+        _duration: monotonic_clock::Duration,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        monotonic_clock::Host::subscribe_duration(&mut self.clocks, 0)
+    }
 }
 
 /// Says which imports the host refuses, if any, in the user's terms.

@@ -3,6 +3,8 @@
 
 mod bindings;
 mod cache;
+mod columns;
+pub mod contract;
 mod counters;
 mod flow;
 mod limits;
@@ -29,6 +31,9 @@ pub use state::{LandingGrant, OutputSink};
 use bindings::StagePluginPre;
 use cache::ComponentCache;
 use state::FlowState;
+
+/// The output every stage has.
+pub const MAIN_OUTPUT: &str = "main";
 
 /// Epoch ticks per second: the resolution of the CPU time limit.
 const TICKS_PER_SECOND: u64 = 100;
@@ -181,11 +186,16 @@ impl Sandbox {
             .cache
             .load(&self.engine, &digest, &bytes)
             .map_err(|e| incompatible(format!("{e:#}")))?;
-        let imports: Vec<String> = component
-            .component_type()
+        let component_type = component.component_type();
+        let imports: Vec<String> = component_type
             .imports(&self.engine)
             .map(|(name, _)| name.to_string())
             .collect();
+        let exports: Vec<String> = component_type
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let contract = contract::check(&imports, &exports).map_err(&incompatible)?;
         if let Some(reason) = linker::refused_imports(&imports) {
             return Err(incompatible(reason));
         }
@@ -201,6 +211,7 @@ impl Sandbox {
             engine: self.engine.clone(),
             _ticker: self.ticker.clone(),
             imports,
+            contract,
             descriptor: None,
         };
         let mut instance = plugin.instantiate(&Limits::default(), "(describe)", HashMap::new())?;

@@ -22,6 +22,8 @@ pub struct Plugin {
     pub(super) _ticker: Arc<EpochTicker>,
     /// The interfaces the component imports, as it declares them.
     pub imports: Vec<String>,
+    /// The version of the WIT contract it was built against.
+    pub contract: semver::Version,
     pub(super) descriptor: Option<Descriptor>,
 }
 
@@ -74,7 +76,7 @@ impl Plugin {
             })
             .collect::<Result<Vec<_>, _>>()?;
         match decoded.first() {
-            Some((name, _)) if name == "main" => Ok(decoded),
+            Some((name, _)) if name == super::MAIN_OUTPUT => Ok(decoded),
             _ => Err(PluginError::Stopped(
                 "plan returned no `main` output first".to_string(),
             )),
@@ -114,11 +116,17 @@ impl Plugin {
         outputs: HashMap<String, OutputSink>,
     ) -> Result<Instance, PluginError> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        // Sealed: see linker.rs. No preopened directory, no environment,
+        // no socket; these settings only make the refusals explicit.
         let wasi = wasmtime_wasi::WasiCtx::builder()
             .stderr(stderr.clone())
             .wall_clock(FrozenClock)
             .monotonic_clock(FrozenClock)
             .insecure_random_seed(0)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         let state = FlowState {
             wasi,

@@ -1,44 +1,67 @@
 //! Write an lfhost pipeline stage in Rust.
 //!
-//! Implement [`Stage`] for a type, then call [`export_stage!`] once:
+//! The common case is a row-wise transform with typed options: implement
+//! [`Transform`] and call [`export_transform!`] once. This one upper-cases
+//! a string column named by its `column` option:
 //!
-//! ```ignore
-//! use lfhost_plugin_sdk::{export_stage, Descriptor, Error, RunContext, Stage, StageKind};
-//! use arrow_array::RecordBatch;
-//! use arrow_schema::SchemaRef;
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{RecordBatch, StringArray, cast::AsArray};
+//! use arrow_schema::{DataType, SchemaRef};
+//! use lfhost_plugin_sdk::{export_transform, Descriptor, Error, RunContext, StageKind, Transform};
 //!
-//! struct PassThrough;
+//! #[derive(serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Options { column: String }
 //!
-//! impl Stage for PassThrough {
-//!     fn describe() -> Descriptor {
-//!         Descriptor::new("pass-through", env!("CARGO_PKG_VERSION"), StageKind::Transform)
-//!     }
-//!     fn plan(_options: &str, inputs: &[(String, SchemaRef)]) -> Result<Vec<(String, SchemaRef)>, Error> {
-//!         let (_, schema) = inputs.first().ok_or_else(|| Error::data("needs one input"))?;
-//!         Ok(vec![("main".into(), schema.clone())])
-//!     }
-//!     fn open(_options: &str, _inputs: &[(String, SchemaRef)], _ctx: RunContext) -> Result<Self, Error> {
-//!         Ok(PassThrough)
-//!     }
-//!     fn push(&mut self, _input: &str, batch: RecordBatch) -> Result<(), Error> {
-//!         lfhost_plugin_sdk::emit("main", &batch)
+//! struct Upper { index: usize }
+//!
+//! fn string_column(options: &Options, input: &SchemaRef) -> Result<usize, Error> {
+//!     match input.index_of(&options.column) {
+//!         Ok(i) if input.field(i).data_type() == &DataType::Utf8 => Ok(i),
+//!         _ => Err(Error::option("column", format!("no string column `{}`", options.column))),
 //!     }
 //! }
 //!
-//! export_stage!(PassThrough);
+//! impl Transform for Upper {
+//!     type Options = Options;
+//!     fn describe() -> Descriptor {
+//!         Descriptor::new("upper", "0.1.0", StageKind::Transform)
+//!             .with_option("column", "string", true, None, "The string column to upper-case.")
+//!     }
+//!     fn output_schema(options: &Options, input: &SchemaRef) -> Result<SchemaRef, Error> {
+//!         string_column(options, input).map(|_| input.clone())
+//!     }
+//!     fn new(options: Options, input: SchemaRef, _: RunContext) -> Result<Self, Error> {
+//!         Ok(Upper { index: string_column(&options, &input)? })
+//!     }
+//!     fn transform(&mut self, batch: RecordBatch) -> Result<RecordBatch, Error> {
+//!         let upper: StringArray = batch.column(self.index).as_string::<i32>()
+//!             .iter().map(|v| v.map(str::to_uppercase)).collect();
+//!         let mut columns = batch.columns().to_vec();
+//!         columns[self.index] = Arc::new(upper);
+//!         RecordBatch::try_new(batch.schema(), columns).map_err(|e| Error::internal(e.to_string()))
+//!     }
+//! }
+//!
+//! export_transform!(Upper);
 //! ```
 //!
-//! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm`
-//! file is the component the host loads.
+//! Stages that ingest files, merge or take several inputs implement
+//! [`Stage`] and call [`export_stage!`]. Build with `cargo build --release
+//! --target wasm32-wasip2`; the `.wasm` file is the component the host
+//! loads. [`run_transform`] runs a transform natively in unit tests.
 
 mod adapter;
 mod options;
+mod transform;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 pub use adapter::FlowAdapter;
 pub use options::{OptionsError, parse_options};
+pub use transform::{Transform, TransformStage, run_transform};
 
 #[doc(hidden)]
 pub mod bindings {
