@@ -177,7 +177,7 @@ impl Resolver<'_> {
             .as_ref()
             .map(|s| std::sync::Arc::new(self.storage_settings(&vars, s.get_ref())));
         let lake = self.location(&vars, &file.pipeline.lake, None);
-        let plugins = self.plugins(&file, dir);
+        let plugins = self.plugins(&file, &vars);
         let defaults = Limits::default().with(file.limits.as_ref().map(|l| l.get_ref()));
 
         let mut tables = BTreeMap::new();
@@ -399,7 +399,7 @@ impl Resolver<'_> {
         }
     }
 
-    fn plugins(&mut self, file: &PipelineFile, dir: &Path) -> BTreeMap<String, PluginRef> {
+    fn plugins(&mut self, file: &PipelineFile, vars: &Vars) -> BTreeMap<String, PluginRef> {
         let mut plugins = BTreeMap::new();
         for (name, decl) in &file.plugins {
             let span = decl.span();
@@ -417,11 +417,20 @@ impl Resolver<'_> {
                     None
                 }
             });
+            let path = match vars.expand(decl.path.get_ref()) {
+                Ok((expanded, base)) => base.join(expanded),
+                Err(message) => {
+                    self.problem(&decl.path.span(), None, format!("plugin `{name}`: {message}"));
+                    // Kept, so that its tables are not also reported as
+                    // using an unknown plugin.
+                    PathBuf::from(decl.path.get_ref())
+                }
+            };
             plugins.insert(
                 name.clone(),
                 PluginRef {
                     name: name.clone(),
-                    path: dir.join(decl.path.get_ref()),
+                    path,
                     sha256,
                     span,
                 },
