@@ -13,7 +13,7 @@ use arrow_array::{
     ArrayRef, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::SchemaRef;
 use lfhost::sandbox::{FlowContext, Limits, OutputSink, Sandbox};
 
 const BATCH_ROWS: usize = 65_536;
@@ -39,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     };
     let wasm = std::env::var("LFHOST_EXPECTATIONS_WASM")
         .unwrap_or_else(|_| "target/wasm32-wasip2/release/expectations.wasm".to_string());
-    let schema = orders_schema();
+    let schema = lfhost_bench::bronze_orders_schema();
     let batches = generate(&schema, rows)?;
     println!(
         "bench-expectations: {rows} order rows in {} batches of up to {BATCH_ROWS}",
@@ -133,30 +133,6 @@ async fn sandboxed(
     .await?
 }
 
-fn orders_schema() -> SchemaRef {
-    let utc = Some("UTC".into());
-    Arc::new(Schema::new(vec![
-        Field::new("order_id", DataType::Int64, true),
-        Field::new("customer_id", DataType::Int64, true),
-        Field::new("order_date", DataType::Date32, true),
-        Field::new("status", DataType::Utf8, true),
-        Field::new("items", DataType::Int32, true),
-        Field::new("amount", DataType::Decimal128(12, 2), true),
-        Field::new("operation", DataType::Utf8, true),
-        Field::new(
-            "updated_at",
-            DataType::Timestamp(TimeUnit::Microsecond, utc.clone()),
-            true,
-        ),
-        Field::new("_rescued_data", DataType::Utf8, true),
-        Field::new("_source_file", DataType::Utf8, true),
-        Field::new(
-            "_ingested_at",
-            DataType::Timestamp(TimeUnit::Microsecond, utc),
-            true,
-        ),
-    ]))
-}
 
 /// Deterministic orders with a few percent of rows breaking each rule.
 fn generate(schema: &SchemaRef, rows: usize) -> anyhow::Result<Vec<RecordBatch>> {
