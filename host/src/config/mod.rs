@@ -420,7 +420,11 @@ impl Resolver<'_> {
             let path = match vars.expand(decl.path.get_ref()) {
                 Ok((expanded, base)) => base.join(expanded),
                 Err(message) => {
-                    self.problem(&decl.path.span(), None, format!("plugin `{name}`: {message}"));
+                    self.problem(
+                        &decl.path.span(),
+                        None,
+                        format!("plugin `{name}`: {message}"),
+                    );
                     // Kept, so that its tables are not also reported as
                     // using an unknown plugin.
                     PathBuf::from(decl.path.get_ref())

@@ -62,11 +62,20 @@ fn plugin_paths_take_variables() {
         .replace("p.wasm", "${plugins}/p.wasm")
         .replace("[vars]\n", "[vars]\nplugins = \"built\"\n");
     let pipeline = parse(&text, &[]).unwrap();
-    assert_eq!(pipeline.plugins["bronze"].path, Path::new("/dir/built/p.wasm"));
+    assert_eq!(
+        pipeline.plugins["bronze"].path,
+        Path::new("/dir/built/p.wasm")
+    );
     let pipeline = parse(&text, &[("plugins", "/opt/lfhost")]).unwrap();
-    assert_eq!(pipeline.plugins["bronze"].path, Path::new("/opt/lfhost/p.wasm"));
+    assert_eq!(
+        pipeline.plugins["bronze"].path,
+        Path::new("/opt/lfhost/p.wasm")
+    );
     let problem = only_problem(&GOOD.replace("p.wasm", "${nope}/p.wasm"));
-    assert!(problem.contains("plugin `bronze`: undefined variable `nope`"), "{problem}");
+    assert!(
+        problem.contains("plugin `bronze`: undefined variable `nope`"),
+        "{problem}"
+    );
 }
 
 #[test]
