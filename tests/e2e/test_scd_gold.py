@@ -675,9 +675,11 @@ def reverse_runs(scenario, tmp_path_factory, run_lfhost, seed_pipeline, read_duc
 @pytest.fixture(scope="module")
 def clustered_runs(scenario, tmp_path_factory, run_lfhost, seed_pipeline, read_duckdb, lfhost_env) -> Lake:
     """The scenario's runs with merge clusters of a few changes, so that
-    incremental runs rewrite some clusters and keep others."""
+    incremental runs rewrite some clusters and keep others, and groups of a
+    few pieces, so that each merge runs several plugin instances (some at
+    once) whose results must add up to the same tables."""
     root = Path(os.path.realpath(tmp_path_factory.mktemp("scd-clustered")))
-    env = dict(lfhost_env, LFHOST_MERGE_CLUSTER_ROWS="4")
+    env = dict(lfhost_env, LFHOST_MERGE_CLUSTER_ROWS="4", LFHOST_MERGE_GROUP_ROWS="10")
     s = Lake(root, run_lfhost, seed_pipeline, read_duckdb, env=env)
     for label in RUNS:
         files = scenario.steps[label]["new_files"]
@@ -983,6 +985,8 @@ def test_incremental_merges_rewrite_only_touched_clusters(clustered_runs, table)
     assert counters[0]["clusters"] > 3, f"the first run made too few clusters to test with: {counters[0]}"
     partial = [c for c in counters[1:] if 0 < c["clusters_rewritten"] < c["clusters"]]
     assert partial, f"no incremental run of {table} kept any cluster as it was: {counters}"
+    # Groups of 10 changes: the first run's merge was split over several instances.
+    assert counters[0]["plugin_instances"] > 1, counters[0]
 
 
 @pytest.mark.parametrize("label, table", [("r3_late", "silver_addresses"), ("r5_no_customers", "silver_orders")])

@@ -23,6 +23,13 @@ impl Counters {
         }
     }
 
+    /// Adds every counter of `other` to this one's.
+    pub fn absorb(&mut self, other: &Counters) {
+        for (name, value) in &other.entries {
+            self.add(name, *value);
+        }
+    }
+
     /// Sets `name` unless the plugin reported it already.
     pub fn set_default(&mut self, name: &str, value: i64) {
         if self.get(name).is_none() {

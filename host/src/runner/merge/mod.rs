@@ -19,7 +19,8 @@
 
 mod clusters;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::ops::Range;
 
 use arrow_array::RecordBatch;
 use arrow_row::{OwnedRow, Row, Rows};
@@ -34,7 +35,7 @@ use super::transform::{InputDelta, conform, input_app_id, input_delta};
 use super::writer::{CHANNEL_BATCHES, data_bytes};
 use super::{FlowFailure, FlowOutcome, RunContext};
 use crate::config::Location;
-use crate::sandbox::OutputSink;
+use crate::sandbox::{FlowReport, OutputSink};
 use crate::storage::delta::{self, Commit, DataFile, TableWriter};
 use crate::storage::{open_store, reader};
 use clusters::{KeyEncoder, cluster_of};
@@ -45,6 +46,15 @@ const DEFAULT_CLUSTER_ROWS: usize = 131_072;
 
 /// Overrides [`DEFAULT_CLUSTER_ROWS`] (tests use tiny clusters).
 const CLUSTER_ROWS_ENV: &str = "LFHOST_MERGE_CLUSTER_ROWS";
+
+/// Changes one plugin instance is given at most. Keys never span pieces,
+/// so each group's result is independent of the others': this bounds a
+/// plugin's memory whatever the table's size, and lets a large merge run
+/// several instances at once.
+const DEFAULT_GROUP_ROWS: usize = 1 << 20;
+
+/// Overrides [`DEFAULT_GROUP_ROWS`] (tests use tiny groups).
+const GROUP_ROWS_ENV: &str = "LFHOST_MERGE_GROUP_ROWS";
 
 /// Data files whose first keys are read at once when indexing.
 const INDEX_READS: usize = 16;
@@ -61,11 +71,18 @@ pub(super) fn keys_of(options_json: &str) -> Option<Vec<String>> {
 }
 
 fn cluster_rows() -> usize {
-    std::env::var(CLUSTER_ROWS_ENV)
+    positive_env(CLUSTER_ROWS_ENV).unwrap_or(DEFAULT_CLUSTER_ROWS)
+}
+
+fn group_rows() -> usize {
+    positive_env(GROUP_ROWS_ENV).unwrap_or(DEFAULT_GROUP_ROWS)
+}
+
+fn positive_env(name: &str) -> Option<usize> {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|&n: &usize| n > 0)
-        .unwrap_or(DEFAULT_CLUSTER_ROWS)
 }
 
 /// One cluster of an existing layout.
@@ -354,10 +371,48 @@ async fn first_keys(
         .collect()
 }
 
-type Fed = (crate::sandbox::FlowReport, Vec<RecordBatch>, Vec<Add>);
+type Fed = (FlowReport, Vec<RecordBatch>, Vec<Add>);
 
-/// Runs the plugin over `changes`, writing them to the state as it goes,
-/// and returns its report, what it emitted, and the state's new files.
+/// Consecutive pieces, as ranges of piece indices, of at most `max_rows`
+/// changes each (a piece larger than that is a group of its own).
+fn groups(pieces: &[Range<usize>], max_rows: usize) -> Vec<Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > start && rows + piece.len() > max_rows {
+            groups.push(start..i);
+            (start, rows) = (i, 0);
+        }
+        rows += piece.len();
+    }
+    if start < pieces.len() {
+        groups.push(start..pieces.len());
+    }
+    groups
+}
+
+/// How many plugin instances a merge may run at once: the machine's cores,
+/// within what the tenant's instance quota has free (the flow's own
+/// instance is already counted; extra ones are only taken if free now, so
+/// that flows never wait on each other's permits).
+fn merge_workers(run: &RunContext, groups: usize) -> (usize, Vec<tokio::sync::OwnedSemaphorePermit>) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = cores.min(groups).max(1);
+    let Some(instances) = &run.instances else {
+        return (wanted, Vec::new());
+    };
+    let extra: Vec<_> = (1..wanted)
+        .map_while(|_| instances.clone().try_acquire_owned().ok())
+        .collect();
+    (1 + extra.len(), extra)
+}
+
+type Worker = tokio::task::JoinHandle<Result<FlowReport, crate::sandbox::PluginError>>;
+
+/// Runs the plugin over `changes`, a fresh instance per group of pieces
+/// (several at once), writing the changes to the state as it goes, and
+/// returns the instances' summed report, what they emitted, and the
+/// state's new files.
 async fn feed(
     run: &RunContext,
     table: &PlannedTable,
@@ -365,7 +420,7 @@ async fn feed(
     input_schema: &SchemaRef,
     state_location: &Location,
     changes: &Changes,
-    pieces: &[std::ops::Range<usize>],
+    pieces: &[Range<usize>],
 ) -> Result<Fed, FlowFailure> {
     let schema = table
         .main_schema()
@@ -379,70 +434,108 @@ async fn feed(
         }
         emitted
     });
-    let outputs = HashMap::from([(
-        "main".to_string(),
-        OutputSink {
-            schema,
-            sender: out_tx,
-        },
-    )]);
-    let (batch_tx, mut batch_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
-    let plugin = table.plugin.clone();
-    let options = table.spec.options_json.clone();
-    let limits = run.limits_for(table);
-    let input_schemas = table.inputs.clone();
-    let input = input_name.to_string();
-    let context = run.flow_context(table);
-    let flow = tokio::task::spawn_blocking(move || {
-        let mut flow = plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
-        while let Some(batch) = batch_rx.blocking_recv() {
-            flow.push(&input, &batch)?;
-        }
-        flow.finish()
-    });
+    let groups = groups(pieces, group_rows());
+    let instances = i64::try_from(groups.len()).unwrap_or(i64::MAX);
+    let (workers, _extra_permits) = merge_workers(run, groups.len());
+    let start_worker = |batch_rx: mpsc::Receiver<RecordBatch>| -> Worker {
+        let outputs = HashMap::from([(
+            crate::sandbox::MAIN_OUTPUT.to_string(),
+            OutputSink {
+                schema: schema.clone(),
+                sender: out_tx.clone(),
+            },
+        )]);
+        let plugin = table.plugin.clone();
+        let options = table.spec.options_json.clone();
+        let limits = run.limits_for(table);
+        let input_schemas = table.inputs.clone();
+        let input = input_name.to_string();
+        let context = run.flow_context(table);
+        let mut batch_rx = batch_rx;
+        tokio::task::spawn_blocking(move || {
+            let mut flow =
+                plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
+            while let Some(batch) = batch_rx.blocking_recv() {
+                flow.push(&input, &batch)?;
+            }
+            flow.finish()
+        })
+    };
 
     let mut state = TableWriter::new(state_location, input_schema.clone())?.one_file_per_cut();
     let sources: Vec<&RecordBatch> = changes.batches.iter().collect();
     let mut state_adds = Vec::new();
     let mut written: Result<(), FlowFailure> = Ok(());
-    'feed: for piece in pieces {
-        for chunk in changes.order[piece.clone()].chunks(reader::BATCH_ROWS) {
-            let batch = interleave_record_batch(&sources, chunk)
-                .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))?;
-            if let Err(e) = state.write(batch.clone()).await {
-                written = Err(e.into());
-                break 'feed;
-            }
-            if batch_tx.send(batch).await.is_err() {
-                break 'feed; // the plugin stopped; its error follows
-            }
+    let mut running: VecDeque<Worker> = VecDeque::new();
+    let mut report = FlowReport::default();
+    let mut failed: Option<FlowFailure> = None;
+    'feed: for group in groups {
+        if running.len() >= workers
+            && let Some(worker) = running.pop_front()
+            && let Err(e) = absorb(&mut report, worker, table).await
+        {
+            failed = Some(e);
+            break 'feed;
         }
-        match state.cut().await {
-            Ok(adds) if adds.len() > 1 => {
-                written = Err(FlowFailure::new(format!(
-                    "a cluster's changes took more than {} MiB, which the merge's layout cannot hold in one file: set {CLUSTER_ROWS_ENV} below {}",
-                    delta::ONE_FILE_LIMIT >> 20,
-                    cluster_rows()
-                )));
-                break 'feed;
+        let (batch_tx, batch_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
+        running.push_back(start_worker(batch_rx));
+        for piece in &pieces[group] {
+            for chunk in changes.order[piece.clone()].chunks(reader::BATCH_ROWS) {
+                let batch = interleave_record_batch(&sources, chunk)
+                    .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))?;
+                if let Err(e) = state.write(batch.clone()).await {
+                    written = Err(e.into());
+                    break 'feed;
+                }
+                if batch_tx.send(batch).await.is_err() {
+                    break 'feed; // the plugin stopped; its error follows
+                }
             }
-            Ok(adds) => state_adds.extend(adds),
-            Err(e) => {
-                written = Err(e.into());
-                break 'feed;
+            match state.cut().await {
+                Ok(adds) if adds.len() > 1 => {
+                    written = Err(FlowFailure::new(format!(
+                        "a cluster's changes took more than {} MiB, which the merge's layout cannot hold in one file: set {CLUSTER_ROWS_ENV} below {}",
+                        delta::ONE_FILE_LIMIT >> 20,
+                        cluster_rows()
+                    )));
+                    break 'feed;
+                }
+                Ok(adds) => state_adds.extend(adds),
+                Err(e) => {
+                    written = Err(e.into());
+                    break 'feed;
+                }
             }
         }
     }
-    drop(batch_tx);
-    let report = flow
-        .await
-        .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?
-        .map_err(|e| FlowFailure::new(format!("plugin {}: {e}", table.plugin.name())))?;
+    drop(out_tx);
+    // Every instance is awaited, so that none outlives the flow.
+    for worker in running {
+        if let Err(e) = absorb(&mut report, worker, table).await {
+            failed.get_or_insert(e);
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
     written?;
+    report.counters.add("plugin_instances", instances);
     let emitted = collector
         .await
         .map_err(|e| FlowFailure::new(format!("collecting the plugin's output failed: {e}")))?;
     Ok((report, emitted, state_adds))
+}
+
+/// Waits for one instance and adds its report to `total`.
+async fn absorb(total: &mut FlowReport, worker: Worker, table: &PlannedTable) -> Result<(), FlowFailure> {
+    let part = worker
+        .await
+        .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?
+        .map_err(|e| FlowFailure::new(format!("plugin {}: {e}", table.plugin.name())))?;
+    total.counters.absorb(&part.counters);
+    total.rows_out += part.rows_out;
+    total.bytes_out += part.bytes_out;
+    Ok(())
 }
 
 /// Writes the plugin's rows as one table file per piece, each sorted by
@@ -495,6 +588,15 @@ async fn write_table(
 #[cfg(test)]
 mod tests {
     use super::keys_of;
+
+    #[test]
+    fn groups_hold_whole_pieces_up_to_the_limit() {
+        let pieces = [0..3, 3..5, 5..6, 6..16, 16..17];
+        assert_eq!(super::groups(&pieces, 6), vec![0..3, 3..4, 4..5]);
+        assert_eq!(super::groups(&pieces, 100), vec![0..5]);
+        assert_eq!(super::groups(&pieces, 1), vec![0..1, 1..2, 2..3, 3..4, 4..5]);
+        assert!(super::groups(&[], 4).is_empty());
+    }
 
     #[test]
     fn keys_come_from_the_options() {
