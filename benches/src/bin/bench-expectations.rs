@@ -133,7 +133,6 @@ async fn sandboxed(
     .await?
 }
 
-
 /// Deterministic orders with a few percent of rows breaking each rule.
 fn generate(schema: &SchemaRef, rows: usize) -> anyhow::Result<Vec<RecordBatch>> {
     const STATUSES: [&str; 6] = [

@@ -186,17 +186,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     let mut keys_of_batches = encode_all(&encoder, &batches)?;
     batches.extend(new_batches);
     keys_of_batches.extend(new_keys);
-    let mut order: Vec<(usize, usize)> = batches
-        .iter()
-        .enumerate()
-        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r)))
-        .collect();
-    // Stable: a key's changes keep their order (old before new).
-    order.sort_by(|&(ab, ar), &(bb, br)| {
-        keys_of_batches[ab]
-            .row(ar)
-            .cmp(&keys_of_batches[bb].row(br))
-    });
+    let order = sorted_by_key(&keys_of_batches)?;
     let changes = Changes {
         order,
         batches,
@@ -395,7 +385,10 @@ fn groups(pieces: &[Range<usize>], max_rows: usize) -> Vec<Range<usize>> {
 /// within what the tenant's instance quota has free (the flow's own
 /// instance is already counted; extra ones are only taken if free now, so
 /// that flows never wait on each other's permits).
-fn merge_workers(run: &RunContext, groups: usize) -> (usize, Vec<tokio::sync::OwnedSemaphorePermit>) {
+fn merge_workers(
+    run: &RunContext,
+    groups: usize,
+) -> (usize, Vec<tokio::sync::OwnedSemaphorePermit>) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let wanted = cores.min(groups).max(1);
     let Some(instances) = &run.instances else {
@@ -527,7 +520,11 @@ async fn feed(
 }
 
 /// Waits for one instance and adds its report to `total`.
-async fn absorb(total: &mut FlowReport, worker: Worker, table: &PlannedTable) -> Result<(), FlowFailure> {
+async fn absorb(
+    total: &mut FlowReport,
+    worker: Worker,
+    table: &PlannedTable,
+) -> Result<(), FlowFailure> {
     let part = worker
         .await
         .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?
@@ -536,6 +533,45 @@ async fn absorb(total: &mut FlowReport, worker: Worker, table: &PlannedTable) ->
     total.rows_out += part.rows_out;
     total.bytes_out += part.bytes_out;
     Ok(())
+}
+
+/// (batch, row) of every row of `keys`, sorted by key; rows with equal
+/// keys keep their order (batch, then row), as a stable sort would.
+fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(usize, usize)>, FlowFailure> {
+    let narrow = |n: usize| {
+        u32::try_from(n).map_err(|_| FlowFailure::new("a merge of more than 2^32 batches or rows"))
+    };
+    let mut order = Vec::with_capacity(keys.iter().map(Rows::num_rows).sum());
+    for (b, rows) in keys.iter().enumerate() {
+        for (r, row) in rows.iter().enumerate() {
+            order.push((key_prefix(row), narrow(b)?, narrow(r)?));
+        }
+    }
+    // The prefix settles most comparisons without following the rows.
+    order.sort_unstable_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then_with(|| {
+                keys[x.1 as usize]
+                    .row(x.2 as usize)
+                    .cmp(&keys[y.1 as usize].row(y.2 as usize))
+            })
+            .then_with(|| (x.1, x.2).cmp(&(y.1, y.2)))
+    });
+    Ok(order
+        .into_iter()
+        .map(|(_, b, r)| (b as usize, r as usize))
+        .collect())
+}
+
+/// The first 8 bytes of a key's row encoding, zero-padded, as a big-endian
+/// number: row encodings compare as byte strings, so two keys whose
+/// prefixes differ compare as their prefixes do.
+fn key_prefix(row: Row<'_>) -> u64 {
+    let bytes: &[u8] = row.as_ref();
+    let mut prefix = [0u8; 8];
+    let n = bytes.len().min(8);
+    prefix[..n].copy_from_slice(&bytes[..n]);
+    u64::from_be_bytes(prefix)
 }
 
 /// Writes the plugin's rows as one table file per piece, each sorted by
@@ -553,25 +589,32 @@ async fn write_table(
     name: &str,
 ) -> Result<Vec<Add>, FlowFailure> {
     let keys = encode_all(encoder, emitted)?;
+    let order = sorted_by_key(&keys)?;
+    // Both sides sorted: one walk checks every key and finds its piece.
     let mut per_piece: Vec<Vec<(usize, usize)>> = vec![Vec::new(); piece_firsts.len()];
-    for (b, rows) in keys.iter().enumerate() {
-        for (r, key) in rows.iter().enumerate() {
-            if sorted_keys.binary_search(&key).is_err() {
-                return Err(FlowFailure::new(format!(
-                    "the plugin emitted a row (batch {b}, row {r}) whose key is in none of the changes it was given"
-                )));
-            }
-            per_piece[cluster_of(piece_firsts, key)].push((b, r));
+    let (mut given, mut piece) = (0, 0);
+    for &(b, r) in &order {
+        let key = keys[b].row(r);
+        while given < sorted_keys.len() && sorted_keys[given] < key {
+            given += 1;
         }
+        if sorted_keys.get(given) != Some(&key) {
+            return Err(FlowFailure::new(format!(
+                "the plugin emitted a row (batch {b}, row {r}) whose key is in none of the changes it was given"
+            )));
+        }
+        while piece + 1 < piece_firsts.len() && piece_firsts[piece + 1].row() <= key {
+            piece += 1;
+        }
+        per_piece[piece].push((b, r));
     }
     let sources: Vec<&RecordBatch> = emitted.iter().collect();
     let mut writer = TableWriter::new(location, schema.clone())?.one_file_per_cut();
     let mut adds = Vec::new();
-    for mut rows in per_piece {
+    for rows in per_piece {
         if rows.is_empty() {
             continue;
         }
-        rows.sort_by(|a, b| keys[a.0].row(a.1).cmp(&keys[b.0].row(b.1)));
         for chunk in rows.chunks(reader::BATCH_ROWS) {
             let batch = interleave_record_batch(&sources, chunk)
                 .map_err(|e| FlowFailure::new(format!("gathering table rows: {e}")))?;
@@ -590,11 +633,62 @@ mod tests {
     use super::keys_of;
 
     #[test]
+    fn sorting_by_key_matches_a_stable_sort_of_the_rows() {
+        use std::sync::Arc;
+
+        use arrow_array::{ArrayRef, Int64Array, StringArray};
+        use arrow_row::{RowConverter, SortField};
+        use arrow_schema::DataType;
+
+        // Long shared prefixes (strings) and keys equal in their first 8
+        // bytes, so that the prefix alone cannot decide.
+        let converter = RowConverter::new(vec![
+            SortField::new(DataType::Utf8),
+            SortField::new(DataType::Int64),
+        ])
+        .unwrap();
+        let batch = |texts: Vec<Option<&str>>, ids: Vec<i64>| {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(StringArray::from(texts)),
+                Arc::new(Int64Array::from(ids)),
+            ];
+            converter.convert_columns(&columns).unwrap()
+        };
+        let keys = vec![
+            batch(
+                vec![
+                    Some("customer-0002"),
+                    Some("customer-0001"),
+                    None,
+                    Some("customer-0001"),
+                ],
+                vec![5, 9, 1, 9],
+            ),
+            batch(
+                vec![
+                    Some("customer-0001"),
+                    Some("c"),
+                    Some("customer-0002"),
+                    None,
+                ],
+                vec![9, 3, -5, 1],
+            ),
+        ];
+        let mut expected: Vec<(usize, usize)> =
+            (0..2).flat_map(|b| (0..4).map(move |r| (b, r))).collect();
+        expected.sort_by(|x, y| keys[x.0].row(x.1).cmp(&keys[y.0].row(y.1)));
+        assert_eq!(super::sorted_by_key(&keys).unwrap(), expected);
+    }
+
+    #[test]
     fn groups_hold_whole_pieces_up_to_the_limit() {
         let pieces = [0..3, 3..5, 5..6, 6..16, 16..17];
         assert_eq!(super::groups(&pieces, 6), vec![0..3, 3..4, 4..5]);
         assert_eq!(super::groups(&pieces, 100), vec![0..5]);
-        assert_eq!(super::groups(&pieces, 1), vec![0..1, 1..2, 2..3, 3..4, 4..5]);
+        assert_eq!(
+            super::groups(&pieces, 1),
+            vec![0..1, 1..2, 2..3, 3..4, 4..5]
+        );
         assert!(super::groups(&[], 4).is_empty());
     }
 
