@@ -40,13 +40,40 @@ pub fn plan(pipeline: Pipeline, sandbox: &Sandbox) -> Result<Plan, ConfigError> 
         )
     })?;
     let mut problems = Vec::new();
+    let used: Vec<(&String, &crate::config::PluginRef)> = pipeline
+        .plugins
+        .iter()
+        .filter(|(name, _)| pipeline.tables.values().any(|t| &t.plugin == *name))
+        .collect();
+    // Loading (reading, checking, deserializing or compiling) each plugin
+    // takes tens of milliseconds even when cached: all at once, so that a
+    // run with nothing new starts quickly.
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let loaded: Vec<Result<Plugin, PluginError>> = std::thread::scope(|scope| {
+        let loads: Vec<_> = used
+            .iter()
+            .map(|(_, plugin)| {
+                let runtime = runtime.clone();
+                scope.spawn(move || {
+                    let _entered = runtime.as_ref().map(|r| r.enter());
+                    sandbox.load(&plugin.path, plugin.sha256.as_deref())
+                })
+            })
+            .collect();
+        loads
+            .into_iter()
+            .map(|load| {
+                load.join().unwrap_or_else(|_| {
+                    Err(PluginError::Internal(
+                        "loading the plugin crashed".to_string(),
+                    ))
+                })
+            })
+            .collect()
+    });
     let mut plugins: BTreeMap<String, Arc<Plugin>> = BTreeMap::new();
-    for (name, plugin) in &pipeline.plugins {
-        let used = pipeline.tables.values().any(|t| &t.plugin == name);
-        if !used {
-            continue;
-        }
-        match sandbox.load(&plugin.path, plugin.sha256.as_deref()) {
+    for ((name, plugin), result) in used.into_iter().zip(loaded) {
+        match result {
             Ok(loaded) => {
                 plugins.insert(name.clone(), Arc::new(loaded));
             }
