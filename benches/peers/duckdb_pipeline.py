@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import fnmatch
 import io
 import json
 import os
@@ -42,6 +41,8 @@ import sys
 import time
 
 import duckdb
+
+from common import TABLES, source_files
 
 CUSTOMER_COLUMNS = [
     ("customer_id", "BIGINT"),
@@ -122,32 +123,6 @@ CLEAN_SOURCE = {
     "silver_addresses_clean": "bronze_addresses",
     "silver_orders_clean": "bronze_orders",
 }
-TABLES = [
-    "bronze_customers",
-    "bronze_addresses",
-    "bronze_orders",
-    "silver_customers_clean",
-    "silver_addresses_clean",
-    "silver_orders_clean",
-    "silver_customers",
-    "silver_addresses",
-    "silver_orders",
-    "gold_customer_orders",
-]
-
-
-def source_files(landing: str, folder: str, pattern: str) -> list[str]:
-    """Regular files of the source folder whose name matches the pattern,
-    absolute, sorted byte-wise."""
-    root = os.path.abspath(os.path.join(landing, folder))
-    if not os.path.isdir(root):
-        return []
-    paths = [
-        os.path.join(root, name)
-        for name in os.listdir(root)
-        if fnmatch.fnmatchcase(name, pattern) and os.path.isfile(os.path.join(root, name))
-    ]
-    return sorted(paths, key=os.fsencode)
 
 
 def q(text: str) -> str:

@@ -36,11 +36,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import fnmatch
 import json
 import os
 import sys
 import time
+
+from common import TABLES, source_files
 
 CUSTOMER_COLUMNS = ["customer_id", "first_name", "last_name", "email", "phone", "operation", "updated_at"]
 ADDRESS_COLUMNS = ["customer_id", "street", "city", "state", "postal_code", "country", "operation", "updated_at"]
@@ -51,32 +52,6 @@ STATUSES = ["PLACED", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED"]
 # RFC 3339 date-time. chrono's "%+" also takes a space for the T (and a few
 # other ISO 8601 forms the contract does not); the pattern rejects those first.
 RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
-TABLES = [
-    "bronze_customers",
-    "bronze_addresses",
-    "bronze_orders",
-    "silver_customers_clean",
-    "silver_addresses_clean",
-    "silver_orders_clean",
-    "silver_customers",
-    "silver_addresses",
-    "silver_orders",
-    "gold_customer_orders",
-]
-
-
-def source_files(landing: str, folder: str, pattern: str) -> list[str]:
-    """Regular files of the source folder whose name matches the pattern,
-    absolute, sorted byte-wise."""
-    root = os.path.abspath(os.path.join(landing, folder))
-    if not os.path.isdir(root):
-        return []
-    paths = [
-        os.path.join(root, name)
-        for name in os.listdir(root)
-        if fnmatch.fnmatchcase(name, pattern) and os.path.isfile(os.path.join(root, name))
-    ]
-    return sorted(paths, key=os.fsencode)
 
 
 def build(pl, landing: str, out_dir: str, compression: str, engine: str) -> dict:
