@@ -41,7 +41,19 @@ impl lfhost::plugin::host::Host for FlowState {
     }
 
     fn emit(&mut self, output: String, batch: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
-        match self.accept(&output, &batch) {
+        let accepted = self.accept(&output, &batch);
+        self.trap_on_refusal(accepted)
+    }
+}
+
+impl FlowState {
+    /// A refused output traps the plugin: it must not be able to ignore
+    /// the refusal, whose reason is kept to report.
+    pub(super) fn trap_on_refusal(
+        &mut self,
+        accepted: Result<(), String>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        match accepted {
             Ok(()) => Ok(Ok(())),
             Err(reason) => {
                 self.refusal = Some(reason.clone());
@@ -49,11 +61,9 @@ impl lfhost::plugin::host::Host for FlowState {
             }
         }
     }
-}
 
-impl FlowState {
     fn accept(&mut self, output: &str, bytes: &[u8]) -> Result<(), String> {
-        // Checked before decoding too: a forged batch must not cost memory.
+        // Before decoding: a forged batch must not cost memory.
         self.check_batch_size(bytes.len())?;
         let schema = self.sink_schema(output)?;
         let batch = lfhost_ipc::decode_batch(bytes, Some(&schema))
@@ -61,7 +71,7 @@ impl FlowState {
         self.accept_batch(output, batch, bytes.len())
     }
 
-    fn check_batch_size(&self, bytes: usize) -> Result<(), String> {
+    pub(super) fn check_batch_size(&self, bytes: usize) -> Result<(), String> {
         if bytes > self.limits.max_batch_bytes {
             return Err(format!(
                 "emitted a batch of {} MiB, over the limit of {} MiB per batch",
@@ -87,14 +97,14 @@ impl FlowState {
         }
     }
 
-    /// Counts a checked batch of `bytes` against the output limit and sends it on.
+    /// Counts a batch of `bytes`, already checked against the batch limit,
+    /// against the output limit and sends it on.
     pub(super) fn accept_batch(
         &mut self,
         output: &str,
         batch: arrow_array::RecordBatch,
         bytes: usize,
     ) -> Result<(), String> {
-        self.check_batch_size(bytes)?;
         let total = self.bytes_out.saturating_add(bytes as u64);
         if total > self.limits.max_output_bytes {
             return Err(format!(

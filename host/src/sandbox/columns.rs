@@ -72,21 +72,15 @@ impl Host for FlowState {
         output: String,
         columns: Vec<Column>,
     ) -> wasmtime::Result<Result<(), String>> {
-        let result = self
+        let accepted = self
             .sink_schema(&output)
             .and_then(|schema| assemble(&schema, columns))
             .and_then(|batch| {
                 let bytes = batch.get_array_memory_size();
+                self.check_batch_size(bytes)?;
                 self.accept_batch(&output, batch, bytes)
             });
-        match result {
-            Ok(()) => Ok(Ok(())),
-            Err(reason) => {
-                // Like `host.emit`: a refusal traps, so it cannot be ignored.
-                self.refusal = Some(reason.clone());
-                Err(wasmtime::Error::msg(reason))
-            }
-        }
+        self.trap_on_refusal(accepted)
     }
 }
 
