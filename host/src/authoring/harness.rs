@@ -12,8 +12,8 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use tokio::sync::mpsc;
 
+use crate::runner::writer::spawn_collector;
 use crate::sandbox::{
     FlowContext, FlowReport, LandingGrant, Limits, OutputSink, Plugin, PluginError, StageKind,
 };
@@ -78,7 +78,7 @@ pub async fn run(
     let mut sinks = HashMap::new();
     let mut collectors = Vec::new();
     for (name, schema) in &outputs {
-        let (sender, mut receiver) = mpsc::channel::<RecordBatch>(4);
+        let (sender, collector) = spawn_collector();
         sinks.insert(
             name.clone(),
             OutputSink {
@@ -86,13 +86,7 @@ pub async fn run(
                 sender,
             },
         );
-        collectors.push(tokio::spawn(async move {
-            let mut batches = Vec::new();
-            while let Some(batch) = receiver.recv().await {
-                batches.push(batch);
-            }
-            batches
-        }));
+        collectors.push(collector);
     }
     let context = FlowContext {
         run_id: "plugin-test".to_string(),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::plan::PlannedTable;
 use super::writer::data_bytes;
 use super::writer::spawn_writer;
-use super::{FlowFailure, FlowOutcome, RunContext, open_target};
+use super::{FlowFailure, FlowOutcome, RunContext, open_target, spawn_flow};
 use crate::config::SourceSpec;
 use crate::sandbox::{LandingGrant, OutputSink};
 use crate::storage::delta::{self, Commit};
@@ -62,22 +62,16 @@ pub async fn run(
     let watch = Some((run.progress.clone(), name.clone()));
     let (sender, writer_task) = spawn_writer(&location, schema.clone(), watch)?;
 
-    let plugin = table.plugin.clone();
-    let options = table.spec.options_json.clone();
-    let limits = run.limits_for(table);
-    let context = run.flow_context(table);
     let files = new_files.clone();
     let store = landing_store.clone();
-    let output_schema = schema.clone();
-    let flow_result = tokio::task::spawn_blocking(move || {
-        let outputs = HashMap::from([(
-            "main".to_string(),
-            OutputSink {
-                schema: output_schema,
-                sender,
-            },
-        )]);
-        let mut flow = plugin.open_flow(&options, &[], &context, &limits, outputs)?;
+    let outputs = HashMap::from([(
+        crate::sandbox::MAIN_OUTPUT.to_string(),
+        OutputSink {
+            schema: schema.clone(),
+            sender,
+        },
+    )]);
+    let flow_result = spawn_flow(run, table, outputs, move |flow| {
         for file in &files {
             let grant = LandingGrant {
                 store: store.clone(),
@@ -87,7 +81,7 @@ pub async fn run(
             flow.ingest(grant, &file.shown)
                 .map_err(|e| FileError(file.shown.clone(), e))?;
         }
-        flow.finish().map_err(IngestError::from)
+        Ok::<(), IngestError>(())
     })
     .await
     .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?;

@@ -6,7 +6,7 @@ mod merge;
 pub mod plan;
 pub mod progress;
 mod transform;
-mod writer;
+pub(crate) mod writer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -59,6 +59,31 @@ impl RunContext {
         }
         limits
     }
+}
+
+/// Runs `table`'s plugin on a blocking thread (calls into Wasm block): a
+/// flow opened with the table's options, inputs and limits and this run's
+/// context, fed by `feed`, then finished.
+pub(super) fn spawn_flow<E, F>(
+    run: &RunContext,
+    table: &PlannedTable,
+    outputs: std::collections::HashMap<String, crate::sandbox::OutputSink>,
+    feed: F,
+) -> tokio::task::JoinHandle<Result<crate::sandbox::FlowReport, E>>
+where
+    E: From<crate::sandbox::PluginError> + Send + 'static,
+    F: FnOnce(&mut crate::sandbox::Flow) -> Result<(), E> + Send + 'static,
+{
+    let plugin = table.plugin.clone();
+    let options = table.spec.options_json.clone();
+    let limits = run.limits_for(table);
+    let inputs = table.inputs.clone();
+    let context = run.flow_context(table);
+    tokio::task::spawn_blocking(move || {
+        let mut flow = plugin.open_flow(&options, &inputs, &context, &limits, outputs)?;
+        feed(&mut flow)?;
+        Ok(flow.finish()?)
+    })
 }
 
 /// Which tables to run and how.

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use super::merge;
 use super::plan::PlannedTable;
 use super::writer::{CHANNEL_BATCHES, data_bytes, spawn_writer};
-use super::{FlowFailure, FlowOutcome, RunContext, open_target};
+use super::{FlowFailure, FlowOutcome, RunContext, open_target, spawn_flow};
 use crate::config::Location;
 use crate::sandbox::{OutputSink, PluginError, StageKind};
 use crate::storage::delta::{self, Commit, DataFile};
@@ -158,14 +158,8 @@ pub async fn run(
         }
         Ok(rows)
     });
-    let plugin = table.plugin.clone();
-    let options = table.spec.options_json.clone();
-    let limits = run.limits_for(table);
-    let input_schemas = table.inputs.clone();
-    let context = run.flow_context(table);
-    let flow_result = tokio::task::spawn_blocking(move || {
-        let expected: HashMap<String, SchemaRef> = input_schemas.iter().cloned().collect();
-        let mut flow = plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
+    let expected: HashMap<String, SchemaRef> = table.inputs.iter().cloned().collect();
+    let flow_result = spawn_flow(run, table, outputs, move |flow| {
         while let Some((input, batch)) = batch_rx.blocking_recv() {
             let batch = match expected.get(&input) {
                 Some(schema) => conform(&batch, schema).map_err(PluginError::Internal)?,
@@ -173,7 +167,7 @@ pub async fn run(
             };
             flow.push(&input, &batch)?;
         }
-        flow.finish()
+        Ok::<(), PluginError>(())
     })
     .await
     .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?;

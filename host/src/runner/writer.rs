@@ -45,6 +45,19 @@ pub fn spawn_writer(
     Ok((tx, task))
 }
 
+/// A channel whose batches a task gathers in memory, in arrival order.
+pub fn spawn_collector() -> (mpsc::Sender<RecordBatch>, JoinHandle<Vec<RecordBatch>>) {
+    let (tx, mut rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
+    let task = tokio::spawn(async move {
+        let mut batches = Vec::new();
+        while let Some(batch) = rx.recv().await {
+            batches.push(batch);
+        }
+        batches
+    });
+    (tx, task)
+}
+
 /// The bytes of the data files `adds` commit.
 pub fn data_bytes(adds: &[Add]) -> u64 {
     adds.iter()

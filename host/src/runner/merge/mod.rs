@@ -32,8 +32,8 @@ use tokio::sync::mpsc;
 
 use super::plan::PlannedTable;
 use super::transform::{InputDelta, conform, input_app_id, input_delta};
-use super::writer::{CHANNEL_BATCHES, data_bytes};
-use super::{FlowFailure, FlowOutcome, RunContext};
+use super::writer::{CHANNEL_BATCHES, data_bytes, spawn_collector};
+use super::{FlowFailure, FlowOutcome, RunContext, spawn_flow};
 use crate::config::Location;
 use crate::sandbox::{FlowReport, OutputSink};
 use crate::storage::delta::{self, Commit, DataFile, TableWriter};
@@ -419,14 +419,7 @@ async fn feed(
         .main_schema()
         .cloned()
         .ok_or_else(|| FlowFailure::new("the plugin declared no output"))?;
-    let (out_tx, mut out_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
-    let collector = tokio::spawn(async move {
-        let mut emitted = Vec::new();
-        while let Some(batch) = out_rx.recv().await {
-            emitted.push(batch);
-        }
-        emitted
-    });
+    let (out_tx, collector) = spawn_collector();
     let groups = groups(pieces, group_rows());
     let instances = i64::try_from(groups.len()).unwrap_or(i64::MAX);
     let (workers, _extra_permits) = merge_workers(run, groups.len());
@@ -438,20 +431,13 @@ async fn feed(
                 sender: out_tx.clone(),
             },
         )]);
-        let plugin = table.plugin.clone();
-        let options = table.spec.options_json.clone();
-        let limits = run.limits_for(table);
-        let input_schemas = table.inputs.clone();
         let input = input_name.to_string();
-        let context = run.flow_context(table);
         let mut batch_rx = batch_rx;
-        tokio::task::spawn_blocking(move || {
-            let mut flow =
-                plugin.open_flow(&options, &input_schemas, &context, &limits, outputs)?;
+        spawn_flow(run, table, outputs, move |flow| {
             while let Some(batch) = batch_rx.blocking_recv() {
                 flow.push(&input, &batch)?;
             }
-            flow.finish()
+            Ok::<(), crate::sandbox::PluginError>(())
         })
     };
 
