@@ -46,8 +46,21 @@ enum Command {
         #[arg(long, value_name = "TABLES", num_args = 0..=1, default_missing_value = "")]
         full_refresh: Option<String>,
         /// Runs only these tables (comma-separated).
-        #[arg(long, value_name = "TABLES")]
+        #[arg(long, value_name = "TABLES", conflicts_with = "select")]
         only: Option<String>,
+        /// Runs only the selected tables: a comma-separated list where
+        /// `+T` adds T's upstream tables and `T+` its downstream tables.
+        #[arg(long, value_name = "SELECTION")]
+        select: Option<String>,
+        /// Ingests only shard I of N of each selected bronze table's new
+        /// files (by a hash of their path); shards run side by side, each
+        /// committing its files exactly once.
+        #[arg(long, value_name = "I/N", value_parser = lfhost::storage::shard::Shard::parse)]
+        shard: Option<lfhost::storage::shard::Shard>,
+        /// Runs as one step of an orchestrated plan (`lfhost plan`): leaves
+        /// checkpoints and log clean-up to its `lfhost maintain` step.
+        #[arg(long)]
+        worker: bool,
         /// A platform file declaring tenants: each pipeline runs as the
         /// tenant it names, in that tenant's storage and quotas, all at once.
         #[arg(long, value_name = "PLATFORM.toml")]
@@ -120,6 +133,13 @@ enum Command {
     /// Tools for plugin authors.
     #[command(subcommand)]
     Plugin(crate::cli_plugin::PluginCommand),
+    /// Prints the pipeline as steps for an orchestrator: an Argo Workflow,
+    /// Kubernetes Jobs or JSON, one step per table (or bronze shard) and a
+    /// final maintenance step.
+    Plan(crate::cli_scale::PlanArgs),
+    /// Checkpoints each table's log and deletes files no version references
+    /// (the last step of an orchestrated plan; workers never do it).
+    Maintain(crate::cli_scale::MaintainArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -212,7 +232,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_var(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
@@ -331,18 +351,32 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugin(command) => crate::cli_plugin::dispatch(command).await,
+        Command::Plan(args) => crate::cli_scale::plan(args),
+        Command::Maintain(args) => crate::cli_scale::maintain(args).await,
         Command::Run {
             files,
             vars,
             full_refresh,
             only,
+            select,
+            shard,
+            worker,
             tenants,
         } => {
+            if worker {
+                lfhost::storage::delta::leave_maintenance_to_plan();
+            }
             let options = RunOptions {
                 full_refresh: full_refresh.as_deref().map(table_list),
                 only: only.as_deref().map(table_list),
+                shard: shard.unwrap_or(lfhost::storage::shard::Shard::WHOLE),
             };
-            run(files, vars, options, tenants, show_progress).await
+            if !options.shard.is_whole() && options.full_refresh.is_some() {
+                anyhow::bail!(
+                    "--full-refresh rewrites whole tables, which one worker does: it cannot be combined with --shard"
+                );
+            }
+            run(files, vars, options, select, tenants, show_progress).await
         }
     }
 }
@@ -381,12 +415,41 @@ struct Prepared {
     pipeline: Pipeline,
     plan: runner::Plan,
     tenant: Option<Arc<lfhost::tenants::Tenant>>,
+    options: RunOptions,
+}
+
+/// A sharded run may hold only bronze tables: the others have one writer.
+fn check_shardable(
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let Some(only) = &options.only else {
+        anyhow::bail!(
+            "--shard splits bronze tables' landing files: select them with --select (e.g. --select bronze_orders --shard {})",
+            options.shard
+        );
+    };
+    for name in only {
+        if pipeline
+            .tables
+            .get(name)
+            .is_some_and(|t| t.source.is_none())
+        {
+            anyhow::bail!(
+                "{}: --shard splits bronze tables' landing files, but `{name}` reads other tables and has one writer: run it in its own step without --shard",
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn run(
     files: Vec<PathBuf>,
     vars: Vec<(String, String)>,
     options: RunOptions,
+    select: Option<String>,
     tenants: Option<PathBuf>,
     show_progress: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -403,6 +466,18 @@ async fn run(
     let mut prepared = Vec::new();
     for file in &files {
         let mut pipeline = Pipeline::load(file, &vars)?;
+        let mut options = options.clone();
+        if let Some(selection) = &select {
+            let dag = lfhost::dag::Dag::new(&pipeline.tables)
+                .map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))?;
+            let selected = dag
+                .select(selection)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            options.only = Some(selected);
+        }
+        if !options.shard.is_whole() {
+            check_shardable(&pipeline, &options, file)?;
+        }
         for name in options
             .full_refresh
             .iter()
@@ -431,6 +506,7 @@ async fn run(
             pipeline,
             plan,
             tenant,
+            options,
         });
     }
     // One bound per tenant, shared by its pipelines.
@@ -455,7 +531,8 @@ async fn run(
         } else {
             Arc::new(Silent)
         };
-        run_pipeline(p, options.clone(), progress, bound)
+        let options = p.options.clone();
+        run_pipeline(p, options, progress, bound)
     });
     let finished = futures::future::join_all(runs).await;
     let mut failed = 0;
@@ -516,6 +593,7 @@ async fn run_pipeline(
         pipeline,
         plan,
         tenant,
+        options: _,
     } = prepared;
     let started = Instant::now();
     let started_at = chrono::Utc::now();

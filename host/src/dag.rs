@@ -80,14 +80,51 @@ impl Dag {
 
     /// `table` and every table that reads it, directly or not.
     pub fn with_descendants(&self, table: &str) -> BTreeSet<String> {
-        let mut seen = BTreeSet::new();
-        let mut stack = vec![table.to_string()];
-        while let Some(name) = stack.pop() {
-            if seen.insert(name.clone()) {
-                stack.extend(self.downstream.get(&name).cloned().unwrap_or_default());
+        reachable(table, &self.downstream)
+    }
+
+    /// `table` and every table it reads, directly or not.
+    pub fn with_ancestors(&self, table: &str) -> BTreeSet<String> {
+        reachable(table, &self.upstream)
+    }
+
+    /// The tables a dbt-like selection names: a comma-separated list of
+    /// tables, each optionally with `+` before it (and its upstream tables)
+    /// and/or after it (and its downstream tables).
+    pub fn select(&self, selection: &str) -> Result<BTreeSet<String>, String> {
+        let mut selected = BTreeSet::new();
+        for item in selection.split(',').map(str::trim) {
+            if item.is_empty() {
+                continue;
+            }
+            let (up, rest) = match item.strip_prefix('+') {
+                Some(rest) => (true, rest),
+                None => (false, item),
+            };
+            let (down, name) = match rest.strip_suffix('+') {
+                Some(name) => (true, name),
+                None => (false, rest),
+            };
+            let name = name.trim();
+            if !self.upstream.contains_key(name) {
+                let known: Vec<&str> = self.order.iter().map(String::as_str).collect();
+                return Err(format!(
+                    "--select `{item}`: no table `{name}` (tables: {})",
+                    known.join(", ")
+                ));
+            }
+            selected.insert(name.to_string());
+            if up {
+                selected.extend(self.with_ancestors(name));
+            }
+            if down {
+                selected.extend(self.with_descendants(name));
             }
         }
-        seen
+        if selected.is_empty() {
+            return Err("--select names no table".to_string());
+        }
+        Ok(selected)
     }
 
     /// One line per table, in run order, with its inputs.
@@ -132,6 +169,17 @@ impl Dag {
         out.push_str("}\n");
         out
     }
+}
+
+fn reachable(table: &str, edges: &BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![table.to_string()];
+    while let Some(name) = stack.pop() {
+        if seen.insert(name.clone()) {
+            stack.extend(edges.get(&name).cloned().unwrap_or_default());
+        }
+    }
+    seen
 }
 
 fn quote(id: &str) -> String {
@@ -202,6 +250,37 @@ mod tests {
             ["a", "c", "gold"].iter().map(|s| s.to_string()).collect()
         );
         assert!(dag.to_dot(&tables).contains("\"a\" -> \"gold\";"));
+    }
+
+    #[test]
+    fn selects_like_dbt() {
+        let tables: BTreeMap<_, _> = [
+            table("a", &[]),
+            table("b", &[]),
+            table("c", &["a"]),
+            table("d", &["c", "b"]),
+            table("e", &["d"]),
+        ]
+        .into_iter()
+        .collect();
+        let dag = Dag::new(&tables).unwrap();
+        let names = |s: &str| -> BTreeSet<String> {
+            s.split(' ')
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(dag.select("c").unwrap(), names("c"));
+        assert_eq!(dag.select("+d").unwrap(), names("a b c d"));
+        assert_eq!(dag.select("c+").unwrap(), names("c d e"));
+        assert_eq!(dag.select("+c+").unwrap(), names("a c d e"));
+        assert_eq!(dag.select(" b , e ").unwrap(), names("b e"));
+        let unknown = dag.select("c,zz+").unwrap_err();
+        assert!(
+            unknown.contains("no table `zz`") && unknown.contains("a, b, c"),
+            "{unknown}"
+        );
+        assert!(dag.select(" , ").is_err());
     }
 
     #[test]

@@ -7,12 +7,17 @@
 //! - [`storage`]: landing files, Delta tables, the ingest manifest.
 //! - [`runner`]: planning and running flows.
 //! - [`event_log`]: the `_event_log` table; [`history`] reads it back.
+//! - [`orchestration`]: the pipeline as steps for Argo, Kubernetes or JSON;
+//!   [`maintenance`] is their last step.
 
 pub mod authoring;
 pub mod config;
 pub mod dag;
 pub mod event_log;
+pub mod failpoint;
 pub mod history;
+pub mod maintenance;
+pub mod orchestration;
 pub mod report;
 pub mod runner;
 pub mod sandbox;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_plugin;
+mod cli_scale;
 
 use std::process::ExitCode;
 

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import pyarrow as pa
 from botocore.config import Config
+
+import helpers
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY_TEMPLATE = REPO / "terraform" / "modules" / "lfhost" / "policies" / "pipeline-access.json.tftpl"
@@ -249,3 +252,48 @@ class FaultyProxy:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+# ------------------------------------------- the seed pipeline on S3 --
+
+
+def pipeline_text(storage_extra: str = "") -> str:
+    """The seed pipeline, plugins by absolute path, with a [storage] table."""
+    text = (REPO / "pipelines.toml").read_text()
+    text = text.replace('"target/wasm32-wasip2/release/', f'"{REPO}/target/wasm32-wasip2/release/')
+    storage = (
+        "[storage]\n"
+        f'region = "{REGION}"\n'
+        'endpoint = "${s3_endpoint}"\n'
+        "allow_http = true\n"
+        'role_arn = "${role_arn}"\n' + storage_extra + "\n"
+    )
+    text = text.replace("[vars]\n", storage + '[vars]\ns3_endpoint = ""\nrole_arn = ""\n', 1)
+    return text
+
+
+def runner_env(lfhost_env: dict, keys: Keys) -> dict:
+    env = {k: v for k, v in lfhost_env.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=keys.key_id, AWS_SECRET_ACCESS_KEY=keys.secret, AWS_REGION=REGION)
+    return env
+
+
+def storage_options(emulator: Emulator) -> dict:
+    return {
+        "AWS_ENDPOINT_URL": emulator.endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": emulator.admin.key_id,
+        "AWS_SECRET_ACCESS_KEY": emulator.admin.secret,
+        "AWS_REGION": REGION,
+    }
+
+
+def comparable(table: pa.Table, landing_root: str) -> list[dict]:
+    """Rows without the run's timestamp, with source files relative to the
+    landing root (a URI on S3, a path locally)."""
+    rows = helpers.table_rows(table)
+    for row in rows:
+        row.pop("_ingested_at", None)
+        if row.get("_source_file"):
+            row["_source_file"] = row["_source_file"].removeprefix(landing_root).lstrip("/")
+    return rows

@@ -18,7 +18,7 @@ import pytest
 
 import helpers
 import s3_emulator
-from s3_emulator import Emulator, FaultyProxy, Keys
+from s3_emulator import Emulator, FaultyProxy, Keys, comparable, pipeline_text, runner_env, storage_options
 
 REPO = Path(__file__).resolve().parents[2]
 LANDING = REPO / "data" / "landing"
@@ -42,21 +42,6 @@ def tenant(emulator, warm_seed_plugins):
     return tenant
 
 
-def pipeline_text(storage_extra: str = "") -> str:
-    """The seed pipeline, plugins by absolute path, with a [storage] table."""
-    text = (REPO / "pipelines.toml").read_text()
-    text = text.replace('"target/wasm32-wasip2/release/', f'"{REPO}/target/wasm32-wasip2/release/')
-    storage = (
-        "[storage]\n"
-        f'region = "{s3_emulator.REGION}"\n'
-        'endpoint = "${s3_endpoint}"\n'
-        "allow_http = true\n"
-        'role_arn = "${role_arn}"\n' + storage_extra + "\n"
-    )
-    text = text.replace("[vars]\n", storage + '[vars]\ns3_endpoint = ""\nrole_arn = ""\n', 1)
-    return text
-
-
 @pytest.fixture(scope="module")
 def s3_pipeline(tmp_path_factory) -> Path:
     path = Path(tmp_path_factory.mktemp("s3-pipeline")) / "pipelines.toml"
@@ -71,12 +56,6 @@ def fragile_pipeline(tmp_path_factory) -> Path:
     path = Path(tmp_path_factory.mktemp("s3-fragile")) / "pipelines.toml"
     path.write_text(pipeline_text("max_retries = 1\nretry_timeout_seconds = 3\n"))
     return path
-
-
-def runner_env(lfhost_env: dict, keys: Keys) -> dict:
-    env = {k: v for k, v in lfhost_env.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID=keys.key_id, AWS_SECRET_ACCESS_KEY=keys.secret, AWS_REGION=s3_emulator.REGION)
-    return env
 
 
 def run_on_s3(run_lfhost, pipeline, tenant, env, lake: str, endpoint: str, timeout=180):
@@ -97,27 +76,6 @@ def run_on_s3(run_lfhost, pipeline, tenant, env, lake: str, endpoint: str, timeo
         timeout=timeout,
     )
     return rc, out, err, time.monotonic() - started
-
-
-def storage_options(emulator: Emulator) -> dict:
-    return {
-        "AWS_ENDPOINT_URL": emulator.endpoint,
-        "AWS_ALLOW_HTTP": "true",
-        "AWS_ACCESS_KEY_ID": emulator.admin.key_id,
-        "AWS_SECRET_ACCESS_KEY": emulator.admin.secret,
-        "AWS_REGION": s3_emulator.REGION,
-    }
-
-
-def comparable(table: pa.Table, landing_root: str) -> list[dict]:
-    """Rows without the run's timestamp, with source files relative to the
-    landing root (a URI on S3, a path locally)."""
-    rows = helpers.table_rows(table)
-    for row in rows:
-        row.pop("_ingested_at", None)
-        if row.get("_source_file"):
-            row["_source_file"] = row["_source_file"].removeprefix(landing_root).lstrip("/")
-    return rows
 
 
 @pytest.fixture(scope="module")

@@ -12,35 +12,40 @@ use crate::config::SourceSpec;
 use crate::sandbox::{LandingGrant, OutputSink};
 use crate::storage::delta::{self, Commit};
 use crate::storage::landing::{self, LandingEntry};
-use crate::storage::manifest::{self, IngestedFile, Manifest};
+use crate::storage::manifest::{self, IngestState, IngestedFile};
 use crate::storage::open_store;
+use crate::storage::shard::Shard;
 
 pub async fn run(
     run: &RunContext,
     table: &PlannedTable,
     source: &SourceSpec,
     full_refresh: bool,
+    shard: Shard,
 ) -> Result<FlowOutcome, FlowFailure> {
     let name = &table.spec.name;
     let location = run.pipeline.table_location(name);
     let (schema, existing) = open_target(table, &location, full_refresh).await?;
     let (lake_store, table_root) = open_store(&location)?;
-    let committed = match &existing {
-        Some(t) => delta::transaction_version(t, manifest::APP_ID).await?,
-        None => None,
-    };
-    let known = match (&existing, committed, full_refresh) {
-        (Some(table), Some(version), false) => {
-            let name = delta::latest_commit_info(table, manifest::COMMIT_INFO_KEY).await?;
-            let name = name.as_ref().and_then(|n| n.as_str());
-            manifest::read(&lake_store, &table_root, version, name).await?
+    let state = match (&existing, full_refresh) {
+        (Some(table), false) => {
+            manifest::read_state(table, &lake_store, &table_root, shard).await?
         }
-        _ => Manifest::default(),
+        // A full refresh forgets what was ingested (even a manifest that
+        // cannot be read), but its version still follows the last one.
+        (Some(table), true) => IngestState {
+            own_version: delta::transaction_version(table, &shard.app_id()).await?,
+            ..IngestState::default()
+        },
+        (None, _) => IngestState::default(),
     };
     let (landing_store, entries) = landing::list(source).await?;
     let mut new_files: Vec<LandingEntry> = Vec::new();
     for entry in entries {
-        match known.files.get(&entry.relative) {
+        if !shard.owns(&entry.relative) {
+            continue;
+        }
+        match state.known.get(&entry.relative) {
             None => new_files.push(entry),
             Some(seen)
                 if seen.size != entry.size || seen.last_modified_ms != entry.last_modified_ms =>
@@ -97,7 +102,7 @@ pub async fn run(
     };
     let (flow_report, (adds, rows)) = report;
 
-    let mut next = known;
+    let mut next = state.own;
     if full_refresh {
         next.files.clear();
     }
@@ -111,10 +116,11 @@ pub async fn run(
             },
         );
     }
-    let next_version = committed.unwrap_or(0) + 1;
-    let manifest_name =
-        manifest::write(&lake_store, &table_root, next_version, &run.run_id, &next).await?;
-    let info = HashMap::from([
+    let app_id = shard.app_id();
+    manifest::register_layout(&lake_store, &table_root, shard.count).await?;
+    let (next_version, manifest_name) =
+        manifest::write_next(&lake_store, &table_root, &app_id, state.own_version, &next).await?;
+    let mut info = HashMap::from([
         (
             manifest::COMMIT_INFO_KEY.to_string(),
             serde_json::json!(manifest_name),
@@ -125,15 +131,24 @@ pub async fn run(
             serde_json::json!(new_files.len()),
         ),
     ]);
+    if !shard.is_whole() {
+        info.insert(
+            "lfhost.shard".to_string(),
+            serde_json::json!(shard.to_string()),
+        );
+    }
     let bytes_written = data_bytes(&adds);
     let commit = Commit {
         adds,
         removes: Vec::new(),
         overwrite: full_refresh && existing.is_some(),
-        transactions: vec![Transaction::new(manifest::APP_ID, next_version)],
+        transactions: vec![Transaction::new(&app_id, next_version)],
         info,
-        may_rebase: false,
+        // Shards append side by side; a second worker of the same shard
+        // still loses, because both record the same application id.
+        may_rebase: !shard.is_whole(),
     };
+    crate::failpoint::hit("ingest-before-commit");
     let version = delta::commit(&location, existing.as_ref(), schema.as_ref(), commit).await?;
     Ok(FlowOutcome {
         committed_version: Some(version),

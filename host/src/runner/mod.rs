@@ -87,12 +87,24 @@ where
 }
 
 /// Which tables to run and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Tables to rebuild from scratch; `Some(empty)` means all.
     pub full_refresh: Option<BTreeSet<String>>,
     /// Run only these tables; `None` means all.
     pub only: Option<BTreeSet<String>>,
+    /// The part of each bronze table's new files this run ingests.
+    pub shard: crate::storage::shard::Shard,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            full_refresh: None,
+            only: None,
+            shard: crate::storage::shard::Shard::WHOLE,
+        }
+    }
 }
 
 impl RunOptions {
@@ -213,7 +225,14 @@ pub async fn run(plan: Plan, context: RunContext, options: RunOptions) -> Vec<Fl
                     );
                 }
             }
-            run_flow(&plan, &context, &name, options.refreshes(&name)).await
+            run_flow(
+                &plan,
+                &context,
+                &name,
+                options.refreshes(&name),
+                options.shard,
+            )
+            .await
         });
         let shared = async move {
             task.await.unwrap_or_else(|e| {
@@ -262,7 +281,13 @@ async fn open_target(
     Ok((schema, existing))
 }
 
-async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: bool) -> FlowResult {
+async fn run_flow(
+    plan: &Plan,
+    context: &RunContext,
+    name: &str,
+    full_refresh: bool,
+    shard: crate::storage::shard::Shard,
+) -> FlowResult {
     let started = Instant::now();
     let started_at_micros = chrono::Utc::now().timestamp_micros();
     let Some(table) = plan.tables.get(name) else {
@@ -300,9 +325,12 @@ async fn run_flow(plan: &Plan, context: &RunContext, name: &str, full_refresh: b
     tracing::info!(table = name, "flow started");
     context.progress.flow_started(name);
     let outcome = match &table.spec.source {
-        Some(source) => ingest::run(context, table, source, full_refresh).await,
+        Some(source) => ingest::run(context, table, source, full_refresh, shard).await,
         None => transform::run(context, table, full_refresh).await,
     };
+    if matches!(&outcome, Ok(o) if o.committed_version.is_some()) {
+        crate::failpoint::hit("after-commit");
+    }
     let shown = match &outcome {
         Ok(o) if o.committed_version.is_some() => format!("{} rows", o.rows_out),
         Ok(_) => "nothing new".to_string(),

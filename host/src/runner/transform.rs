@@ -207,6 +207,7 @@ pub async fn run(
             i.version
                 .map(|v| Transaction::new(input_app_id(&i.name), v))
         })
+        .chain([delta::writer_tag(existing.as_ref())])
         .collect();
     let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
     let bytes_written = data_bytes(&adds);
@@ -218,6 +219,7 @@ pub async fn run(
         info,
         may_rebase: false,
     };
+    crate::failpoint::hit("transform-before-commit");
     let version = delta::commit(&location, existing.as_ref(), &schema, commit).await?;
     let mut counters = report.counters;
     counters.set_default("rows_in", i64::try_from(rows_in).unwrap_or(i64::MAX));
@@ -378,6 +380,7 @@ async fn commit_quarantine(
     let transactions = inputs
         .iter()
         .filter_map(|i| i.version.map(|v| Transaction::new(app_id(&i.name), v)))
+        .chain([delta::writer_tag(existing.as_ref())])
         .collect();
     let info = HashMap::from([("lfhost.run_id".to_string(), serde_json::json!(run.run_id))]);
     let commit = Commit {

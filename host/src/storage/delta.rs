@@ -157,7 +157,37 @@ impl TableWriter {
     }
 }
 
+/// Whether this process is a step of an orchestrated plan, whose final
+/// `lfhost maintain` step checkpoints and cleans the logs: workers must not,
+/// or several would race to write the same checkpoint while others commit.
+static MAINTENANCE_LEFT_TO_PLAN: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Makes this process's commits leave checkpoints and log clean-up to the
+/// plan's maintenance step.
+pub fn leave_maintenance_to_plan() {
+    MAINTENANCE_LEFT_TO_PLAN.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn maintains_on_commit() -> bool {
+    !MAINTENANCE_LEFT_TO_PLAN.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The application id whose version every commit of a single-writer table
+/// sets to the table version it creates. Two workers that read the same
+/// version both record it, so even a commit allowed to move past another
+/// writer's (see [`Commit::may_rebase`]) conflicts, and the late (zombie)
+/// worker loses instead of applying its input a second time.
+pub const WRITER_APP_ID: &str = "lfhost.writer";
+
+/// The writer tag for a commit to `existing` (or to a new table).
+pub fn writer_tag(existing: Option<&DeltaTable>) -> Transaction {
+    let next = existing.and_then(version).map_or(0, |v| v + 1);
+    Transaction::new(WRITER_APP_ID, next)
+}
+
 /// One commit to make.
+#[derive(Clone)]
 pub struct Commit {
     pub adds: Vec<Add>,
     /// Replace the table's current files (a full refresh).
@@ -176,7 +206,43 @@ pub struct Commit {
 
 /// Commits `commit` to the table at `location` (creating it with `schema`
 /// if `existing` is `None`) and returns the new version.
+///
+/// When writers that may rebase (shards, the event log) race to create
+/// the table, the losers append to the winner's table instead, unless the
+/// winner recorded one of their application ids: they read no table, so
+/// any such commit is one they did not see, and they lose as a duplicate.
 pub async fn commit(
+    location: &Location,
+    existing: Option<&DeltaTable>,
+    schema: &Schema,
+    commit: Commit,
+) -> Result<i64, StorageError> {
+    if existing.is_some() || !commit.may_rebase {
+        return commit_once(location, existing, schema, commit).await;
+    }
+    let failure = match commit_once(location, None, schema, commit.clone()).await {
+        Ok(version) => return Ok(version),
+        Err(e) => e,
+    };
+    let Some(table) = open(location).await? else {
+        return Err(failure);
+    };
+    for txn in &commit.transactions {
+        if transaction_version(&table, &txn.app_id).await?.is_some() {
+            return Err(StorageError::at(
+                location,
+                format!(
+                    "commit failed: another worker committed {} first; this run's files are left to it",
+                    txn.app_id
+                ),
+            ));
+        }
+    }
+    tracing::info!("{location}: another writer created the table first; appending to it instead");
+    commit_once(location, Some(&table), schema, commit).await
+}
+
+async fn commit_once(
     location: &Location,
     existing: Option<&DeltaTable>,
     schema: &Schema,
@@ -193,8 +259,18 @@ pub async fn commit(
         };
         StorageError::at(location, format!("commit failed: {text}{hint}"))
     };
+    let maintain = maintains_on_commit();
     let properties = CommitProperties::default()
-        .with_max_retries(if commit.may_rebase { 15 } else { 0 })
+        .with_create_checkpoint(maintain)
+        .with_cleanup_expired_logs(if maintain { None } else { Some(false) })
+        // A table's creation never retries: delta-rs would write its
+        // metadata again over a table another writer created meanwhile
+        // (see `commit` for how a lost creation is handled).
+        .with_max_retries(if commit.may_rebase && existing.is_some() {
+            15
+        } else {
+            0
+        })
         .with_application_transactions(commit.transactions)
         .with_metadata(commit.info);
     let mut actions: Vec<Action> = Vec::new();
@@ -264,6 +340,13 @@ pub async fn commit(
                 .build(Some(snapshot), table.log_store(), operation)
                 .await
                 .map_err(fail)?;
+            if finalized.metrics.num_retries > 0 {
+                tracing::info!(
+                    "{location}: committed version {} after {} retries past other writers' commits",
+                    finalized.version(),
+                    finalized.metrics.num_retries
+                );
+            }
             Ok(i64::try_from(finalized.version()).unwrap_or(i64::MAX))
         }
     }

@@ -6,6 +6,7 @@ pub mod landing;
 pub mod manifest;
 pub mod reader;
 pub mod s3;
+pub mod shard;
 
 use std::sync::Arc;
 

@@ -242,7 +242,10 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         adds: state_adds,
         removes: touched_clusters().map(|c| c.state.path.clone()).collect(),
         overwrite: rebuild && state.is_some(),
-        transactions: transactions.clone(),
+        transactions: [delta::writer_tag(state.as_ref())]
+            .into_iter()
+            .chain(transactions.iter().cloned())
+            .collect(),
         info: info.clone(),
         may_rebase: false,
     };
@@ -256,10 +259,14 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
             .flat_map(|c| c.targets.iter().map(|f| f.path.clone()))
             .collect(),
         overwrite: rebuild && existing.is_some(),
-        transactions,
+        transactions: [delta::writer_tag(existing.as_ref())]
+            .into_iter()
+            .chain(transactions)
+            .collect(),
         info,
         may_rebase: false,
     };
+    crate::failpoint::hit("merge-before-table-commit");
     let version = delta::commit(&location, existing.as_ref(), &schema, target_commit).await?;
 
     let mut counters = report.counters;
