@@ -157,26 +157,33 @@ pub async fn maintain(args: MaintainArgs) -> anyhow::Result<ExitCode> {
     };
     let retention = chrono::Duration::hours(i64::from(args.retention_hours));
     let mut failed = 0;
+    let targets = lfhost::maintenance::targets(&pipeline, &tables).await?;
+    let width = targets
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
-        "{:<50} {:>10} {:>12} {:>10} {:>10}",
+        "{:<width$} {:>10} {:>12} {:>10} {:>10}",
         "table", "checkpoint", "data files", "log files", "manifests"
     );
-    for (label, location) in lfhost::maintenance::targets(&pipeline, &tables).await? {
+    for (label, location) in targets {
         match lfhost::maintenance::maintain(&label, &location, retention).await {
             Ok(done) => match done.checkpoint {
                 Some(version) => println!(
-                    "{:<50} {:>10} {:>12} {:>10} {:>10}",
+                    "{:<width$} {:>10} {:>12} {:>10} {:>10}",
                     done.label,
                     version,
                     done.data_files_deleted,
                     done.log_files_deleted,
                     done.manifests_deleted
                 ),
-                None => println!("{:<50} {:>10}", done.label, "no table"),
+                None => println!("{:<width$} {:>10}", done.label, "no table"),
             },
             Err(e) => {
                 failed += 1;
-                println!("{label:<50} FAILED");
+                println!("{label:<width$} FAILED");
                 eprintln!("error: {label}: {e}");
             }
         }

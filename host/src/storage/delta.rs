@@ -67,18 +67,25 @@ pub async fn transaction_version(
         .map_err(|e| StorageError::at(table.log_store().root_url(), e))
 }
 
-/// The `key` entry of the latest commit's `commitInfo`.
+/// The `key` entry of the newest commit whose `commitInfo` has one that
+/// `accept` accepts (commits by others, such as a vacuum's, are passed over).
 pub async fn latest_commit_info(
     table: &DeltaTable,
     key: &str,
+    accept: impl Fn(&serde_json::Value) -> bool,
 ) -> Result<Option<serde_json::Value>, StorageError> {
     let root = table.log_store().root_url().to_string();
-    let mut history = table.history(Some(1));
-    let latest = history
+    let mut history = table.history(None);
+    while let Some(commit) = history
         .try_next()
         .await
-        .map_err(|e| StorageError::at(&root, format!("cannot read the table's history: {e}")))?;
-    Ok(latest.and_then(|commit| commit.info.get(key).cloned()))
+        .map_err(|e| StorageError::at(&root, format!("cannot read the table's history: {e}")))?
+    {
+        if let Some(value) = commit.info.get(key).filter(|v| accept(v)) {
+            return Ok(Some(value.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// The Arrow schema of an existing table.

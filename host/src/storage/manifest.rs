@@ -120,12 +120,15 @@ async fn read_committed(
     // Tables written before shards named the manifest in the commit info
     // (unique per run), or, before that, by version alone.
     if app_id == UNSHARDED_APP_ID {
-        let named = delta::latest_commit_info(table, COMMIT_INFO_KEY).await?;
+        let legacy_prefix = format!("ingest-{version:020}");
+        let is_legacy =
+            |name: &serde_json::Value| name.as_str().is_some_and(|n| n.starts_with(&legacy_prefix));
+        let named = delta::latest_commit_info(table, COMMIT_INFO_KEY, is_legacy).await?;
         let legacy = named
             .as_ref()
             .and_then(|n| n.as_str())
             .map(str::to_string)
-            .unwrap_or_else(|| format!("ingest-{version:020}.json"));
+            .unwrap_or_else(|| format!("{legacy_prefix}.json"));
         if let Some(manifest) = get(store, table_root, &legacy, version).await? {
             return Ok((legacy, manifest));
         }
