@@ -100,6 +100,32 @@ pub fn arrow_schema(table: &DeltaTable) -> Result<SchemaRef, StorageError> {
 /// starts a new file anyway.
 pub const ONE_FILE_LIMIT: u64 = 1 << 30;
 
+/// Snappy, as delta-rs writes by default, but dictionary pages only for
+/// text and binary columns: ids, amounts and timestamps are mostly distinct,
+/// and building a dictionary for them (hashing every value until the page
+/// overflows) was the largest single cost of writing a table.
+fn writer_properties(schema: &Schema) -> parquet::file::properties::WriterProperties {
+    use arrow_schema::DataType;
+    let mut builder = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY);
+    for field in schema.fields() {
+        let textual = matches!(
+            field.data_type(),
+            DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+        );
+        if !textual {
+            let column = parquet::schema::types::ColumnPath::from(field.name().as_str());
+            builder = builder.set_column_dictionary_enabled(column, false);
+        }
+    }
+    builder.build()
+}
+
 /// Writes data files for one commit. Files are invisible until committed;
 /// a failed run leaves only unreferenced files behind.
 pub struct TableWriter {
@@ -115,9 +141,11 @@ impl TableWriter {
         }
         super::s3::register();
         let options = Some(location.storage_options()).filter(|o| !o.is_empty());
+        let properties = writer_properties(&schema);
         let writer = RecordBatchWriter::try_new(location.table_uri(), schema, None, options)
             .map_err(|e| StorageError::at(location, format!("cannot write the table: {e}")))?
-            .with_target_file_size(128 << 20);
+            .with_target_file_size(128 << 20)
+            .with_writer_properties(properties);
         Ok(TableWriter {
             location: location.clone(),
             writer,
