@@ -35,11 +35,8 @@ impl Ordered {
         };
         let len = u32::try_from(history.len)
             .map_err(|_| Error::data("the input has more than 4294967295 rows"))?;
-        let mut rows: Vec<u32> = (0..len).collect();
-        rows.sort_unstable_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            same_key(a, b)
-                .then_with(|| sequence(a, b))
+        let rows = order_rows(len, same_key, |a, b| {
+            sequence(a, b)
                 .then_with(|| history.file_rank(a).cmp(&history.file_rank(b)))
                 .then(a.cmp(&b))
         });
@@ -83,6 +80,34 @@ impl Ordered {
     }
 }
 
+/// Row positions `0..len` ordered by `by_key`, then by `within` (a total
+/// order). Input already grouped by key, as lfhost's merges push it, is
+/// only sorted within each key's run: the same order as the full sort,
+/// found in one pass plus many small sorts instead of one large one.
+fn order_rows(
+    len: u32,
+    by_key: impl Fn(usize, usize) -> Ordering,
+    within: impl Fn(usize, usize) -> Ordering,
+) -> Vec<u32> {
+    let mut rows: Vec<u32> = (0..len).collect();
+    let grouped = (1..rows.len()).all(|i| by_key(i - 1, i).is_le());
+    if !grouped {
+        rows.sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            by_key(a, b).then_with(|| within(a, b))
+        });
+        return rows;
+    }
+    let mut start = 0;
+    for end in 1..=rows.len() {
+        if end == rows.len() || by_key(end - 1, end).is_ne() {
+            rows[start..end].sort_unstable_by(|&a, &b| within(a as usize, b as usize));
+            start = end;
+        }
+    }
+    rows
+}
+
 fn comparator(history: &History, stored: usize) -> Result<DynComparator, Error> {
     let array = history
         .columns
@@ -90,4 +115,45 @@ fn comparator(history: &History, stored: usize) -> Result<DynComparator, Error> 
         .ok_or_else(|| Error::internal(format!("stored column {stored} is missing")))?;
     make_comparator(array.as_ref(), array.as_ref(), SortOptions::default())
         .map_err(|e| Error::internal(format!("comparing values: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (SplitMix64), to vary the cases.
+    fn next(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    #[test]
+    fn grouped_input_is_ordered_as_the_full_sort_orders_it() {
+        let mut state = 7;
+        for case in 0..200 {
+            let n = (next(&mut state) % 60) as usize;
+            let keys_count = 1 + next(&mut state) % 8;
+            let mut keys: Vec<u64> = (0..n).map(|_| next(&mut state) % keys_count).collect();
+            let sequences: Vec<u64> = (0..n).map(|_| next(&mut state) % 5).collect();
+            if case % 2 == 0 {
+                // As the host pushes it: grouped by key, rows of a key in any order.
+                keys.sort_unstable();
+            }
+            let by_key = |a: usize, b: usize| keys[a].cmp(&keys[b]);
+            let within = |a: usize, b: usize| sequences[a].cmp(&sequences[b]).then(a.cmp(&b));
+            let mut expected: Vec<u32> = (0..n as u32).collect();
+            expected.sort_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                by_key(a, b).then_with(|| within(a, b))
+            });
+            assert_eq!(
+                order_rows(n as u32, by_key, within),
+                expected,
+                "case {case}"
+            );
+        }
+    }
 }
