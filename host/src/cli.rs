@@ -232,6 +232,12 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
+/// The pipeline's tables as a graph; a cycle is an error naming its tables.
+pub(crate) fn dag_of(pipeline: &Pipeline) -> anyhow::Result<lfhost::dag::Dag> {
+    lfhost::dag::Dag::new(&pipeline.tables)
+        .map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))
+}
+
 pub(crate) fn parse_var(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once('=')
@@ -254,8 +260,7 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
     match command {
         Command::Graph { file, vars, format } => {
             let pipeline = Pipeline::load(&file, &vars)?;
-            let dag = lfhost::dag::Dag::new(&pipeline.tables)
-                .map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))?;
+            let dag = dag_of(&pipeline)?;
             match format {
                 GraphFormat::Text => print!("{}", dag.to_text(&pipeline.tables)),
                 GraphFormat::Dot => print!("{}", dag.to_dot(&pipeline.tables)),
@@ -291,8 +296,7 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
             runs,
         } => {
             let pipeline = Pipeline::load(&file, &vars)?;
-            let dag = lfhost::dag::Dag::new(&pipeline.tables)
-                .map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))?;
+            let dag = dag_of(&pipeline)?;
             let events = match lfhost::history::events(&pipeline.lake).await {
                 Ok(events) => events,
                 // A pipeline that never ran still has a graph to show.
@@ -369,7 +373,7 @@ async fn dispatch(command: Command, show_progress: bool) -> anyhow::Result<ExitC
             let options = RunOptions {
                 full_refresh: full_refresh.as_deref().map(table_list),
                 only: only.as_deref().map(table_list),
-                shard: shard.unwrap_or(lfhost::storage::shard::Shard::WHOLE),
+                shard: shard.unwrap_or_default(),
             };
             if !options.shard.is_whole() && options.full_refresh.is_some() {
                 anyhow::bail!(
@@ -468,8 +472,7 @@ async fn run(
         let mut pipeline = Pipeline::load(file, &vars)?;
         let mut options = options.clone();
         if let Some(selection) = &select {
-            let dag = lfhost::dag::Dag::new(&pipeline.tables)
-                .map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))?;
+            let dag = dag_of(&pipeline)?;
             let selected = dag
                 .select(selection)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -531,8 +534,7 @@ async fn run(
         } else {
             Arc::new(Silent)
         };
-        let options = p.options.clone();
-        run_pipeline(p, options, progress, bound)
+        run_pipeline(p, progress, bound)
     });
     let finished = futures::future::join_all(runs).await;
     let mut failed = 0;
@@ -580,7 +582,6 @@ async fn read_externals(pipeline: &mut Pipeline) -> anyhow::Result<()> {
 /// Runs one pipeline and appends its events to its event log.
 async fn run_pipeline(
     prepared: Prepared,
-    options: RunOptions,
     progress: Arc<dyn Progress>,
     instances: Option<Arc<tokio::sync::Semaphore>>,
 ) -> (
@@ -593,7 +594,7 @@ async fn run_pipeline(
         pipeline,
         plan,
         tenant,
-        options: _,
+        options,
     } = prepared;
     let started = Instant::now();
     let started_at = chrono::Utc::now();

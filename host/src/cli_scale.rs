@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use lfhost::config::Pipeline;
-use lfhost::dag::Dag;
 use lfhost::orchestration::{self, Deployment, PlanSettings};
 
 /// Exit status when maintaining a table failed.
@@ -66,13 +65,9 @@ pub struct MaintainArgs {
     retention_hours: u32,
 }
 
-fn dag_of(pipeline: &Pipeline) -> anyhow::Result<Dag> {
-    Dag::new(&pipeline.tables).map_err(|cycle| anyhow::anyhow!("cycle: {}", cycle.join(" -> ")))
-}
-
 pub fn plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let pipeline = Pipeline::load(&args.file, &args.vars)?;
-    let dag = dag_of(&pipeline)?;
+    let dag = crate::cli::dag_of(&pipeline)?;
     let shards = shard_counts(&pipeline, &args.shards)?;
     let settings = PlanSettings {
         pipeline_file: args
@@ -150,7 +145,7 @@ fn shard_counts(pipeline: &Pipeline, given: &[String]) -> anyhow::Result<BTreeMa
 
 pub async fn maintain(args: MaintainArgs) -> anyhow::Result<ExitCode> {
     let pipeline = Pipeline::load(&args.file, &args.vars)?;
-    let dag = dag_of(&pipeline)?;
+    let dag = crate::cli::dag_of(&pipeline)?;
     let tables = match &args.select {
         Some(selection) => dag.select(selection).map_err(anyhow::Error::msg)?,
         None => dag.order().iter().cloned().collect(),

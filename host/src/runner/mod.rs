@@ -87,7 +87,7 @@ where
 }
 
 /// Which tables to run and how.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// Tables to rebuild from scratch; `Some(empty)` means all.
     pub full_refresh: Option<BTreeSet<String>>,
@@ -95,16 +95,6 @@ pub struct RunOptions {
     pub only: Option<BTreeSet<String>>,
     /// The part of each bronze table's new files this run ingests.
     pub shard: crate::storage::shard::Shard,
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            full_refresh: None,
-            only: None,
-            shard: crate::storage::shard::Shard::WHOLE,
-        }
-    }
 }
 
 impl RunOptions {
