@@ -138,11 +138,12 @@ impl Engine {
             .collect();
         let converter = keys::converter(&types)?;
         let (rows, complete) = keys::encode(&converter, base, key, &types)?;
+        let keys = keys::keys_of(&rows);
         let mut order: Vec<u32> = (0..base.num_rows() as u32).collect();
-        order.sort_by(|&a, &b| rows.row(a as usize).cmp(&rows.row(b as usize)));
+        order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));
         for pair in order.windows(2) {
             let (a, b) = (pair[0] as usize, pair[1] as usize);
-            if complete[a] && rows.row(a) == rows.row(b) {
+            if complete[a] && keys[a] == keys[b] {
                 return Err(Error::data(format!(
                     "base `{}` has more than one row with key {}",
                     self.plan.base.input,

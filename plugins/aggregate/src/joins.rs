@@ -1,17 +1,16 @@
 //! One join's output columns for the (sorted) base rows.
 
-use std::collections::HashMap;
-
 use arrow_arith::boolean::is_not_null;
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar, UInt32Array};
 use arrow_cast::{CastOptions, cast_with_options};
-use arrow_row::{Row, Rows};
+use arrow_row::Rows;
+
 use arrow_select::take::take;
 use arrow_select::zip::zip;
 use lfhost_plugin_sdk::Error;
 
 use crate::aggs::{Groups, compute};
-use crate::keys;
+use crate::keys::{self, Key, KeyMap};
 use crate::options::How;
 use crate::plan::{AggPlan, JoinKind, JoinPlan};
 
@@ -35,9 +34,9 @@ pub fn join_columns(
     let (jrows, jcomplete) = keys::encode(&converter, table, &join.join_keys, &join.key_types)?;
     let (columns, matched) = match &join.kind {
         JoinKind::Lookup(kept) => {
-            let mut index: HashMap<Row<'_>, u32> = HashMap::new();
+            let mut index: KeyMap<'_, u32> = KeyMap::default();
             for r in (0..table.num_rows()).filter(|&r| jcomplete[r]) {
-                if index.insert(jrows.row(r), r as u32).is_some() {
+                if index.insert(Key::of(jrows.row(r)), r as u32).is_some() {
                     return Err(Error::data(format!(
                         "`{}` has more than one row for {} (a lookup needs at most one)",
                         join.source.input,
@@ -55,10 +54,11 @@ pub fn join_columns(
         }
         JoinKind::Aggregates(aggs) => {
             // One group per distinct base key; joined rows of other keys are left out.
-            let mut ids: HashMap<Row<'_>, u32> = HashMap::new();
+            let mut ids: KeyMap<'_, u32> = KeyMap::default();
+            ids.reserve(base.num_rows());
             for r in (0..base.num_rows()).filter(|&r| bcomplete[r]) {
                 let next = ids.len() as u32;
-                ids.entry(brows.row(r)).or_insert(next);
+                ids.entry(Key::of(brows.row(r))).or_insert(next);
             }
             let of_base = UInt32Array::from(probe(&brows, &bcomplete, &ids));
             let of_row = probe(&jrows, &jcomplete, &ids);
@@ -88,11 +88,12 @@ pub fn join_columns(
 }
 
 /// The value `map` has for each complete key of `rows`.
-fn probe(rows: &Rows, complete: &[bool], map: &HashMap<Row<'_>, u32>) -> Vec<Option<u32>> {
-    (0..rows.num_rows())
-        .map(|r| {
-            if complete[r] {
-                map.get(&rows.row(r)).copied()
+fn probe(rows: &Rows, complete: &[bool], map: &KeyMap<'_, u32>) -> Vec<Option<u32>> {
+    rows.iter()
+        .zip(complete)
+        .map(|(row, &complete)| {
+            if complete {
+                map.get(&Key::of(row)).copied()
             } else {
                 None
             }

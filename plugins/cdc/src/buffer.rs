@@ -144,6 +144,35 @@ fn concat(arrays: &[ArrayRef]) -> Result<ArrayRef, Error> {
     arrow_select::concat::concat(&refs).map_err(|e| Error::internal(format!("buffering rows: {e}")))
 }
 
+/// Up to this many distinct files, a path's id is found by comparing it
+/// with each known path rather than through the hash map.
+const SCANNED_FILES: usize = 32;
+
+/// Whether two texts are equal, compared a word at a time from their ends:
+/// paths share long prefixes and differ near the end, and Wasm's `memcmp`
+/// goes a byte at a time.
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |bytes: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(bytes);
+        u64::from_le_bytes(w)
+    };
+    let (mut wa, mut wb) = (a.rchunks_exact(8), b.rchunks_exact(8));
+    for (x, y) in wa.by_ref().zip(wb.by_ref()) {
+        if word(x) != word(y) {
+            return false;
+        }
+    }
+    wa.remainder()
+        .iter()
+        .zip(wb.remainder())
+        .all(|(x, y)| x == y)
+}
+
 /// Interns file paths: each distinct path gets a number, in first-seen order.
 #[derive(Debug, Default)]
 struct Files {
@@ -173,7 +202,7 @@ impl Files {
         let mut last: Option<(&'a str, u32)> = None;
         for value in values {
             let id = match (value, last) {
-                (Some(v), Some((l, id))) if v == l => id,
+                (Some(v), Some((l, id))) if same_text(v, l) => id,
                 (Some(v), _) => {
                     let id = self.id(v);
                     last = Some((v, id));
@@ -186,7 +215,16 @@ impl Files {
     }
 
     fn id(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
+        // A merge's rows come in key order, so consecutive rows rarely share
+        // a file; the files are few, and scanning them beats hashing a path.
+        if self.ids.len() <= SCANNED_FILES {
+            let known = self.names.iter().enumerate();
+            for (id, known) in known {
+                if known.as_deref().is_some_and(|k| same_text(k, name)) {
+                    return id as u32;
+                }
+            }
+        } else if let Some(&id) = self.ids.get(name) {
             return id;
         }
         let id = self.names.len() as u32;
@@ -260,4 +298,47 @@ fn render_key(plan: &Plan, batch: &RecordBatch, key_columns: &[usize], row: usiz
         })
         .collect();
     parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::StringArray;
+
+    use super::{Files, same_text};
+
+    #[test]
+    fn texts_are_equal_only_when_every_byte_is() {
+        let base = "landing/orders/batch-0001-00.parquet";
+        let copy = String::from(base);
+        assert!(same_text(base, copy.as_str()));
+        assert!(same_text("", ""));
+        assert!(same_text("abc", "abc"));
+        assert!(!same_text(base, "landing/orders/batch-0001-01.parquet"));
+        assert!(!same_text(base, "Landing/orders/batch-0001-00.parquet"));
+        assert!(!same_text("abc", "abd"));
+        assert!(!same_text(base, &base[1..]));
+    }
+
+    #[test]
+    fn files_rank_by_path_however_many_there_are() {
+        for count in [3usize, 100] {
+            let names: Vec<String> = (0..count)
+                .map(|i| format!("f/{:03}", (i * 37) % count))
+                .collect();
+            // Rows cycle through the files out of order, with NULLs.
+            let values: Vec<Option<&str>> = (0..count * 3)
+                .map(|i| (i % 7 != 3).then(|| names[(i * 5) % count].as_str()))
+                .collect();
+            let mut files = Files::default();
+            files
+                .intern_column(&StringArray::from(values.clone()))
+                .unwrap();
+            let ranks = files.into_ranks();
+            for (i, a) in values.iter().enumerate() {
+                for (j, b) in values.iter().enumerate() {
+                    assert_eq!(ranks[i].cmp(&ranks[j]), a.cmp(b), "rows {i} and {j}");
+                }
+            }
+        }
+    }
 }

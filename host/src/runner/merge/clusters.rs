@@ -76,32 +76,64 @@ pub fn cluster_of(firsts: &[OwnedRow], key: Row<'_>) -> usize {
         .saturating_sub(1)
 }
 
-/// Cuts changes sorted by key into the clusters to write: each input
-/// cluster (`cluster[i]` of the i-th change, non-decreasing) stays one
-/// unless it holds more than twice `target_rows`, in which case it is cut
-/// into pieces of about `target_rows`. A key's changes are never cut apart.
-pub fn pieces(keys: &[Row<'_>], cluster: &[usize], target_rows: usize) -> Vec<Range<usize>> {
-    let target_rows = target_rows.max(1);
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    while start < keys.len() {
-        let end = start + cluster[start..].partition_point(|&c| c == cluster[start]);
-        let rows = end - start;
-        if rows <= 2 * target_rows {
-            pieces.push(start..end);
-        } else {
-            let size = rows.div_ceil(rows.div_ceil(target_rows));
-            let mut from = start;
-            while from < end {
-                let mut to = (from + size).min(end);
-                while to < end && keys[to] == keys[to - 1] {
-                    to += 1;
-                }
-                pieces.push(from..to);
-                from = to;
+/// Where each cluster's changes start among changes sorted by key
+/// (`key(i)` is the i-th of `len`): the first position whose key is at
+/// least the cluster's first key (position 0 for the first cluster).
+pub fn cluster_starts<'a>(
+    firsts: &[OwnedRow],
+    len: usize,
+    key: impl Fn(usize) -> Row<'a>,
+) -> Vec<usize> {
+    let mut starts = Vec::with_capacity(firsts.len().max(1));
+    starts.push(0);
+    for first in firsts.iter().skip(1) {
+        let (mut low, mut high) = (*starts.last().unwrap_or(&0), len);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if key(mid) < first.row() {
+                low = mid + 1;
+            } else {
+                high = mid;
             }
         }
-        start = end;
+        starts.push(low);
+    }
+    starts
+}
+
+/// Cuts `len` changes sorted by key into the clusters to write: the changes
+/// of each cluster (from its start in `starts` to the next one's) stay one
+/// piece unless they are more than twice `target_rows`, in which case they
+/// are cut into pieces of about `target_rows`. A key's changes are never
+/// cut apart: `same_key(i)` says whether change `i` has change `i - 1`'s key.
+pub fn pieces(
+    starts: &[usize],
+    len: usize,
+    same_key: impl Fn(usize) -> bool,
+    target_rows: usize,
+) -> Vec<Range<usize>> {
+    let target_rows = target_rows.max(1);
+    let ends = starts.iter().skip(1).copied().chain([len]);
+    let mut pieces = Vec::new();
+    for (start, end) in starts.iter().copied().zip(ends) {
+        let rows = end.saturating_sub(start);
+        if rows == 0 {
+            continue;
+        }
+        if rows <= 2 * target_rows {
+            pieces.push(start..end);
+            continue;
+        }
+        let size = rows.div_ceil(rows.div_ceil(target_rows));
+        let mut from = start;
+        while from < end {
+            let mut to = (from + size).min(end);
+            while to < end && same_key(to) {
+                to += 1;
+            }
+            pieces.push(from..to);
+            from = to;
+        }
     }
     pieces
 }
@@ -152,15 +184,23 @@ mod tests {
     fn small_clusters_stay_whole_and_large_ones_are_cut_between_keys() {
         let ids = [1, 1, 2, 3, 4, 4, 4, 4, 5, 6, 7, 8, 9];
         let encoded = rows(&ids);
-        let keys: Vec<Row> = encoded.iter().collect();
-        let cluster = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1];
-        let cut = pieces(&keys, &cluster, 2);
+        let key = |i: usize| encoded.row(i);
+        let firsts: Vec<OwnedRow> = rows(&[0, 4]).iter().map(|r| r.owned()).collect();
+        let starts = cluster_starts(&firsts, ids.len(), key);
+        assert_eq!(starts, vec![0, 4]);
+        let same = |i: usize| key(i) == key(i - 1);
+        let cut = pieces(&starts, ids.len(), same, 2);
         assert_eq!(cut, vec![0..4, 4..8, 8..10, 10..12, 12..13]);
         for piece in &cut[1..] {
-            assert_ne!(keys[piece.start], keys[piece.start - 1]);
+            assert_ne!(key(piece.start), key(piece.start - 1));
         }
-        assert_eq!(pieces(&keys, &cluster, 100), vec![0..4, 4..13]);
-        assert!(pieces(&[], &[], 10).is_empty());
+        assert_eq!(pieces(&starts, ids.len(), same, 100), vec![0..4, 4..13]);
+        assert!(pieces(&[0], 0, |_| false, 10).is_empty());
+        // A cluster no change falls in makes no piece.
+        let beyond: Vec<OwnedRow> = rows(&[0, 4, 100]).iter().map(|r| r.owned()).collect();
+        let starts = cluster_starts(&beyond, ids.len(), key);
+        assert_eq!(starts, vec![0, 4, 13]);
+        assert_eq!(pieces(&starts, ids.len(), same, 100), vec![0..4, 4..13]);
     }
 
     #[test]

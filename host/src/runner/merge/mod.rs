@@ -18,27 +18,27 @@
 //! the input's whole history.
 
 mod clusters;
+mod feed;
+mod order;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::ops::Range;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_row::{OwnedRow, Row, Rows};
+use arrow_row::{OwnedRow, Rows};
 use arrow_schema::SchemaRef;
-use arrow_select::interleave::interleave_record_batch;
 use deltalake_core::DeltaTable;
-use deltalake_core::kernel::{Add, Transaction};
-use tokio::sync::mpsc;
+use deltalake_core::kernel::Transaction;
 
 use super::plan::PlannedTable;
 use super::transform::{InputDelta, conform, input_app_id, input_delta};
-use super::writer::{CHANNEL_BATCHES, data_bytes, spawn_collector};
-use super::{FlowFailure, FlowOutcome, RunContext, spawn_flow};
+use super::writer::data_bytes;
+use super::{FlowFailure, FlowOutcome, RunContext};
 use crate::config::Location;
-use crate::sandbox::{FlowReport, OutputSink};
-use crate::storage::delta::{self, Commit, DataFile, TableWriter};
+use crate::storage::delta::{self, Commit, DataFile};
 use crate::storage::{open_store, reader};
 use clusters::{KeyEncoder, cluster_of};
+use feed::{Changes, Fed, Feed};
 
 /// Changes per cluster: a run that touches one key rewrites about this
 /// many changes and their table rows.
@@ -58,6 +58,9 @@ const GROUP_ROWS_ENV: &str = "LFHOST_MERGE_GROUP_ROWS";
 
 /// Data files whose first keys are read at once when indexing.
 const INDEX_READS: usize = 16;
+
+/// Data files decoded at once when reading changes.
+const READS_AT_ONCE: usize = 2;
 
 /// The `keys` option of a merge stage, when it has one.
 pub(super) fn keys_of(options_json: &str) -> Option<Vec<String>> {
@@ -92,21 +95,6 @@ struct Cluster {
     targets: Vec<DataFile>,
 }
 
-/// Everything the run feeds the plugin, in the order it does.
-struct Changes {
-    /// Old changes of the touched clusters, then the new changes.
-    batches: Vec<RecordBatch>,
-    keys: Vec<Rows>,
-    /// (batch, row) of every change, sorted by key (stably).
-    order: Vec<(usize, usize)>,
-}
-
-impl Changes {
-    fn key(&self, at: (usize, usize)) -> Row<'_> {
-        self.keys[at.0].row(at.1)
-    }
-}
-
 pub(super) struct MergeRun<'a> {
     pub run: &'a RunContext,
     pub table: &'a PlannedTable,
@@ -129,6 +117,8 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         rebuild,
     } = merge;
     let name = &table.spec.name;
+    let started = std::time::Instant::now();
+    let phase = |what: &str| tracing::debug!(table = %name, "merge: {what} after {:.2?}", started.elapsed());
     let input_schema = table
         .inputs
         .first()
@@ -163,73 +153,65 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     let firsts: Vec<OwnedRow> = clusters.iter().map(|c| c.first.clone()).collect();
 
     // The new changes, the clusters they touch, and those clusters' old changes.
-    let mut new_batches = Vec::new();
     let (input_store, input_root) = open_store(&input.location)?;
-    for file in &input.files {
-        for batch in reader::read_file(&input_store, &input_root, file).await? {
-            new_batches.push(conform(&batch, &input_schema).map_err(FlowFailure::new)?);
-        }
-    }
+    let new_batches = conformed(
+        reader::read_files(&input_store, &input_root, &input.files, READS_AT_ONCE).await?,
+        &input_schema,
+    )?;
+    phase("read the new changes");
     let new_keys = encode_all(&encoder, &new_batches)?;
     let touched: BTreeSet<usize> = new_keys
         .iter()
         .flat_map(|rows| rows.iter().map(|k| cluster_of(&firsts, k)))
         .filter(|_| !rebuild)
         .collect();
-    let mut batches = Vec::new();
     let (state_store, state_root) = open_store(&state_location)?;
-    for &c in &touched {
-        for batch in reader::read_file(&state_store, &state_root, &clusters[c].state).await? {
-            batches.push(conform(&batch, &input_schema).map_err(FlowFailure::new)?);
-        }
-    }
+    let old_files: Vec<DataFile> = touched.iter().map(|&c| clusters[c].state.clone()).collect();
+    let mut batches = conformed(
+        reader::read_files(&state_store, &state_root, &old_files, READS_AT_ONCE).await?,
+        &input_schema,
+    )?;
     let mut keys_of_batches = encode_all(&encoder, &batches)?;
     batches.extend(new_batches);
     keys_of_batches.extend(new_keys);
-    let order = sorted_by_key(&keys_of_batches)?;
-    let changes = Changes {
+    phase("read the touched clusters and encoded keys");
+    let order = order::sorted_by_key(&keys_of_batches)?;
+    phase("sorted");
+    let changes = Arc::new(Changes {
         order,
         batches,
         keys: keys_of_batches,
-    };
-
-    let sorted_keys: Vec<Row> = changes.order.iter().map(|&at| changes.key(at)).collect();
-    let cluster_ids: Vec<usize> = sorted_keys
-        .iter()
-        .map(|&k| cluster_of(&firsts, k))
-        .collect();
-    let pieces = clusters::pieces(&sorted_keys, &cluster_ids, cluster_rows());
-    let piece_firsts: Vec<OwnedRow> = pieces
-        .iter()
-        .map(|p| sorted_keys[p.start].owned())
-        .collect();
+    });
+    let starts = clusters::cluster_starts(&firsts, changes.len(), |i| changes.key(i));
+    let same_key = |i: usize| changes.key(i) == changes.key(i - 1);
+    let pieces = clusters::pieces(&starts, changes.len(), same_key, cluster_rows());
 
     // The plugin gets the changes piece by piece; the state gets them too,
-    // one file per piece.
-    let (report, emitted, state_adds) = feed(
+    // one file per piece, and the table one file per piece of what the
+    // plugin emits.
+    let fed = Feed {
         run,
         table,
-        &input.name,
-        &input_schema,
-        &state_location,
-        &changes,
-        &pieces,
-    )
+        input_name: &input.name,
+        input_schema: &input_schema,
+        state_location: &state_location,
+        location: &location,
+        schema: &schema,
+        encoder: Arc::new(encoder),
+        changes: changes.clone(),
+        pieces: &pieces,
+    }
+    .run()
     .await?;
-    let fed = changes.order.len();
-
-    let target_adds = write_table(
-        &encoder,
-        &location,
-        &schema,
-        &emitted,
-        &sorted_keys,
-        &piece_firsts,
-        run,
-        name,
-    )
-    .await?;
-    let rows_out: u64 = emitted.iter().map(|b| b.num_rows() as u64).sum();
+    phase("fed the plugin and wrote the table");
+    let rows_in = changes.len();
+    drop(changes);
+    let Fed {
+        report,
+        table_adds: target_adds,
+        state_adds,
+        rows_out,
+    } = fed;
 
     let transactions: Vec<Transaction> = input
         .version
@@ -270,7 +252,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     let version = delta::commit(&location, existing.as_ref(), &schema, target_commit).await?;
 
     let mut counters = report.counters;
-    counters.set_default("rows_in", i64::try_from(fed).unwrap_or(i64::MAX));
+    counters.set_default("rows_in", i64::try_from(rows_in).unwrap_or(i64::MAX));
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     counters.add("clusters_rewritten", count(pieces.len()));
     counters.add(
@@ -297,6 +279,16 @@ fn fingerprint(table: &PlannedTable, keys: &[String], input: &SchemaRef) -> Stri
     })
     .to_string();
     crate::sandbox::digest(text.as_bytes())[..16].to_string()
+}
+
+fn conformed(
+    batches: Vec<RecordBatch>,
+    schema: &SchemaRef,
+) -> Result<Vec<RecordBatch>, FlowFailure> {
+    batches
+        .iter()
+        .map(|b| conform(b, schema).map_err(FlowFailure::new))
+        .collect()
 }
 
 fn encode_all(encoder: &KeyEncoder, batches: &[RecordBatch]) -> Result<Vec<Rows>, FlowFailure> {
@@ -368,321 +360,18 @@ async fn first_keys(
         .collect()
 }
 
-type Fed = (FlowReport, Vec<RecordBatch>, Vec<Add>);
-
-/// Consecutive pieces, as ranges of piece indices, of at most `max_rows`
-/// changes each (a piece larger than that is a group of its own).
-fn groups(pieces: &[Range<usize>], max_rows: usize) -> Vec<Range<usize>> {
-    let mut groups = Vec::new();
-    let (mut start, mut rows) = (0, 0);
-    for (i, piece) in pieces.iter().enumerate() {
-        if i > start && rows + piece.len() > max_rows {
-            groups.push(start..i);
-            (start, rows) = (i, 0);
-        }
-        rows += piece.len();
-    }
-    if start < pieces.len() {
-        groups.push(start..pieces.len());
-    }
-    groups
-}
-
-/// How many plugin instances a merge may run at once: the machine's cores,
-/// within what the tenant's instance quota has free (the flow's own
-/// instance is already counted; extra ones are only taken if free now, so
-/// that flows never wait on each other's permits).
-fn merge_workers(
-    run: &RunContext,
-    groups: usize,
-) -> (usize, Vec<tokio::sync::OwnedSemaphorePermit>) {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let wanted = cores.min(groups).max(1);
-    let Some(instances) = &run.instances else {
-        return (wanted, Vec::new());
-    };
-    let extra: Vec<_> = (1..wanted)
-        .map_while(|_| instances.clone().try_acquire_owned().ok())
-        .collect();
-    (1 + extra.len(), extra)
-}
-
-type Worker = tokio::task::JoinHandle<Result<FlowReport, crate::sandbox::PluginError>>;
-
-/// Runs the plugin over `changes`, a fresh instance per group of pieces
-/// (several at once), writing the changes to the state as it goes, and
-/// returns the instances' summed report, what they emitted, and the
-/// state's new files.
-async fn feed(
-    run: &RunContext,
-    table: &PlannedTable,
-    input_name: &str,
-    input_schema: &SchemaRef,
-    state_location: &Location,
-    changes: &Changes,
-    pieces: &[Range<usize>],
-) -> Result<Fed, FlowFailure> {
-    let schema = table
-        .main_schema()
-        .cloned()
-        .ok_or_else(|| FlowFailure::new("the plugin declared no output"))?;
-    let (out_tx, collector) = spawn_collector();
-    let groups = groups(pieces, group_rows());
-    let instances = i64::try_from(groups.len()).unwrap_or(i64::MAX);
-    let (workers, _extra_permits) = merge_workers(run, groups.len());
-    let start_worker = |batch_rx: mpsc::Receiver<RecordBatch>| -> Worker {
-        let outputs = HashMap::from([(
-            crate::sandbox::MAIN_OUTPUT.to_string(),
-            OutputSink {
-                schema: schema.clone(),
-                sender: out_tx.clone(),
-            },
-        )]);
-        let input = input_name.to_string();
-        let mut batch_rx = batch_rx;
-        spawn_flow(run, table, outputs, move |flow| {
-            while let Some(batch) = batch_rx.blocking_recv() {
-                flow.push(&input, &batch)?;
-            }
-            Ok::<(), crate::sandbox::PluginError>(())
-        })
-    };
-
-    let mut state = TableWriter::new(state_location, input_schema.clone())?.one_file_per_cut();
-    let sources: Vec<&RecordBatch> = changes.batches.iter().collect();
-    let mut state_adds = Vec::new();
-    let mut written: Result<(), FlowFailure> = Ok(());
-    let mut running: VecDeque<Worker> = VecDeque::new();
-    let mut report = FlowReport::default();
-    let mut failed: Option<FlowFailure> = None;
-    'feed: for group in groups {
-        if running.len() >= workers
-            && let Some(worker) = running.pop_front()
-            && let Err(e) = absorb(&mut report, worker, table).await
-        {
-            failed = Some(e);
-            break 'feed;
-        }
-        let (batch_tx, batch_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
-        running.push_back(start_worker(batch_rx));
-        for piece in &pieces[group] {
-            for chunk in changes.order[piece.clone()].chunks(reader::BATCH_ROWS) {
-                let batch = interleave_record_batch(&sources, chunk)
-                    .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))?;
-                if let Err(e) = state.write(batch.clone()).await {
-                    written = Err(e.into());
-                    break 'feed;
-                }
-                if batch_tx.send(batch).await.is_err() {
-                    break 'feed; // the plugin stopped; its error follows
-                }
-            }
-            match state.cut().await {
-                Ok(adds) if adds.len() > 1 => {
-                    written = Err(FlowFailure::new(format!(
-                        "a cluster's changes took more than {} MiB, which the merge's layout cannot hold in one file: set {CLUSTER_ROWS_ENV} below {}",
-                        delta::ONE_FILE_LIMIT >> 20,
-                        cluster_rows()
-                    )));
-                    break 'feed;
-                }
-                Ok(adds) => state_adds.extend(adds),
-                Err(e) => {
-                    written = Err(e.into());
-                    break 'feed;
-                }
-            }
-        }
-    }
-    drop(out_tx);
-    // Every instance is awaited, so that none outlives the flow.
-    for worker in running {
-        if let Err(e) = absorb(&mut report, worker, table).await {
-            failed.get_or_insert(e);
-        }
-    }
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    written?;
-    report.counters.add("plugin_instances", instances);
-    let emitted = collector
-        .await
-        .map_err(|e| FlowFailure::new(format!("collecting the plugin's output failed: {e}")))?;
-    Ok((report, emitted, state_adds))
-}
-
-/// Waits for one instance and adds its report to `total`.
-async fn absorb(
-    total: &mut FlowReport,
-    worker: Worker,
-    table: &PlannedTable,
-) -> Result<(), FlowFailure> {
-    let part = worker
-        .await
-        .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?
-        .map_err(|e| FlowFailure::new(format!("plugin {}: {e}", table.plugin.name())))?;
-    total.counters.absorb(&part.counters);
-    total.rows_out += part.rows_out;
-    total.bytes_out += part.bytes_out;
-    Ok(())
-}
-
-/// (batch, row) of every row of `keys`, sorted by key; rows with equal
-/// keys keep their order (batch, then row), as a stable sort would.
-fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(usize, usize)>, FlowFailure> {
-    let narrow = |n: usize| {
-        u32::try_from(n).map_err(|_| FlowFailure::new("a merge of more than 2^32 batches or rows"))
-    };
-    let mut order = Vec::with_capacity(keys.iter().map(Rows::num_rows).sum());
-    for (b, rows) in keys.iter().enumerate() {
-        for (r, row) in rows.iter().enumerate() {
-            order.push((key_prefix(row), narrow(b)?, narrow(r)?));
-        }
-    }
-    // The prefix settles most comparisons without following the rows.
-    order.sort_unstable_by(|x, y| {
-        x.0.cmp(&y.0)
-            .then_with(|| {
-                keys[x.1 as usize]
-                    .row(x.2 as usize)
-                    .cmp(&keys[y.1 as usize].row(y.2 as usize))
-            })
-            .then_with(|| (x.1, x.2).cmp(&(y.1, y.2)))
-    });
-    Ok(order
-        .into_iter()
-        .map(|(_, b, r)| (b as usize, r as usize))
-        .collect())
-}
-
-/// The first 8 bytes of a key's row encoding, zero-padded, as a big-endian
-/// number: row encodings compare as byte strings, so two keys whose
-/// prefixes differ compare as their prefixes do.
-fn key_prefix(row: Row<'_>) -> u64 {
-    let bytes: &[u8] = row.as_ref();
-    let mut prefix = [0u8; 8];
-    let n = bytes.len().min(8);
-    prefix[..n].copy_from_slice(&bytes[..n]);
-    u64::from_be_bytes(prefix)
-}
-
-/// Writes the plugin's rows as one table file per piece, each sorted by
-/// key; a row whose key the plugin was not given is refused (it would land
-/// outside the clusters this run owns).
-#[allow(clippy::too_many_arguments)]
-async fn write_table(
-    encoder: &KeyEncoder,
-    location: &Location,
-    schema: &SchemaRef,
-    emitted: &[RecordBatch],
-    sorted_keys: &[Row<'_>],
-    piece_firsts: &[OwnedRow],
-    run: &RunContext,
-    name: &str,
-) -> Result<Vec<Add>, FlowFailure> {
-    let keys = encode_all(encoder, emitted)?;
-    let order = sorted_by_key(&keys)?;
-    // Both sides sorted: one walk checks every key and finds its piece.
-    let mut per_piece: Vec<Vec<(usize, usize)>> = vec![Vec::new(); piece_firsts.len()];
-    let (mut given, mut piece) = (0, 0);
-    for &(b, r) in &order {
-        let key = keys[b].row(r);
-        while given < sorted_keys.len() && sorted_keys[given] < key {
-            given += 1;
-        }
-        if sorted_keys.get(given) != Some(&key) {
-            return Err(FlowFailure::new(format!(
-                "the plugin emitted a row (batch {b}, row {r}) whose key is in none of the changes it was given"
-            )));
-        }
-        while piece + 1 < piece_firsts.len() && piece_firsts[piece + 1].row() <= key {
-            piece += 1;
-        }
-        per_piece[piece].push((b, r));
-    }
-    let sources: Vec<&RecordBatch> = emitted.iter().collect();
-    let mut writer = TableWriter::new(location, schema.clone())?.one_file_per_cut();
-    let mut adds = Vec::new();
-    for rows in per_piece {
-        if rows.is_empty() {
-            continue;
-        }
-        for chunk in rows.chunks(reader::BATCH_ROWS) {
-            let batch = interleave_record_batch(&sources, chunk)
-                .map_err(|e| FlowFailure::new(format!("gathering table rows: {e}")))?;
-            let count = batch.num_rows() as u64;
-            writer.write(batch).await?;
-            run.progress.rows_written(name, count);
-        }
-        adds.extend(writer.cut().await?);
-    }
-    adds.extend(writer.finish().await?);
-    Ok(adds)
-}
-
 #[cfg(test)]
 mod tests {
     use super::keys_of;
 
     #[test]
-    fn sorting_by_key_matches_a_stable_sort_of_the_rows() {
-        use std::sync::Arc;
-
-        use arrow_array::{ArrayRef, Int64Array, StringArray};
-        use arrow_row::{RowConverter, SortField};
-        use arrow_schema::DataType;
-
-        // Long shared prefixes (strings) and keys equal in their first 8
-        // bytes, so that the prefix alone cannot decide.
-        let converter = RowConverter::new(vec![
-            SortField::new(DataType::Utf8),
-            SortField::new(DataType::Int64),
-        ])
-        .unwrap();
-        let batch = |texts: Vec<Option<&str>>, ids: Vec<i64>| {
-            let columns: Vec<ArrayRef> = vec![
-                Arc::new(StringArray::from(texts)),
-                Arc::new(Int64Array::from(ids)),
-            ];
-            converter.convert_columns(&columns).unwrap()
-        };
-        let keys = vec![
-            batch(
-                vec![
-                    Some("customer-0002"),
-                    Some("customer-0001"),
-                    None,
-                    Some("customer-0001"),
-                ],
-                vec![5, 9, 1, 9],
-            ),
-            batch(
-                vec![
-                    Some("customer-0001"),
-                    Some("c"),
-                    Some("customer-0002"),
-                    None,
-                ],
-                vec![9, 3, -5, 1],
-            ),
-        ];
-        let mut expected: Vec<(usize, usize)> =
-            (0..2).flat_map(|b| (0..4).map(move |r| (b, r))).collect();
-        expected.sort_by(|x, y| keys[x.0].row(x.1).cmp(&keys[y.0].row(y.1)));
-        assert_eq!(super::sorted_by_key(&keys).unwrap(), expected);
-    }
-
-    #[test]
     fn groups_hold_whole_pieces_up_to_the_limit() {
+        use super::feed::groups;
         let pieces = [0..3, 3..5, 5..6, 6..16, 16..17];
-        assert_eq!(super::groups(&pieces, 6), vec![0..3, 3..4, 4..5]);
-        assert_eq!(super::groups(&pieces, 100), vec![0..5]);
-        assert_eq!(
-            super::groups(&pieces, 1),
-            vec![0..1, 1..2, 2..3, 3..4, 4..5]
-        );
-        assert!(super::groups(&[], 4).is_empty());
+        assert_eq!(groups(&pieces, 6), vec![0..3, 3..4, 4..5]);
+        assert_eq!(groups(&pieces, 100), vec![0..5]);
+        assert_eq!(groups(&pieces, 1), vec![0..1, 1..2, 2..3, 3..4, 4..5]);
+        assert!(groups(&[], 4).is_empty());
     }
 
     #[test]

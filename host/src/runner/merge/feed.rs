@@ -1,0 +1,403 @@
+//! Running the plugin over a merge's changes and writing what comes out.
+//!
+//! Changes go to the plugin in groups of whole pieces, a fresh instance per
+//! group and several at once. Three kinds of work overlap: gathering
+//! changes in key order (this task), writing them to the state (a task of
+//! its own), and writing each finished group's table rows (a task per
+//! group). So only the groups in flight are held in memory, never the
+//! whole table, and the files come out in the same order whatever the
+//! timing.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_row::{Row, Rows};
+use arrow_schema::SchemaRef;
+use arrow_select::interleave::interleave_record_batch;
+use deltalake_core::kernel::Add;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::clusters::KeyEncoder;
+use super::order::sorted_by_key;
+use super::{CLUSTER_ROWS_ENV, cluster_rows, group_rows};
+use crate::config::Location;
+use crate::runner::plan::PlannedTable;
+use crate::runner::writer::{CHANNEL_BATCHES, spawn_collector};
+use crate::runner::{FlowFailure, RunContext, spawn_flow};
+use crate::sandbox::{FlowReport, OutputSink, PluginError};
+use crate::storage::delta::{self, TableWriter};
+use crate::storage::reader::BATCH_ROWS;
+
+/// Everything the run feeds the plugin, in the order it does.
+pub struct Changes {
+    /// Old changes of the touched clusters, then the new changes.
+    pub batches: Vec<RecordBatch>,
+    pub keys: Vec<Rows>,
+    /// (batch, row) of every change, sorted by key (stably).
+    pub order: Vec<(u32, u32)>,
+}
+
+impl Changes {
+    /// The key of the i-th change in key order.
+    pub fn key(&self, i: usize) -> Row<'_> {
+        let (b, r) = self.order[i];
+        self.keys[b as usize].row(r as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The changes at `positions` (in key order) as one batch.
+    fn gather(&self, positions: Range<usize>) -> Result<RecordBatch, FlowFailure> {
+        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
+        let indices: Vec<(usize, usize)> = self.order[positions]
+            .iter()
+            .map(|&(b, r)| (b as usize, r as usize))
+            .collect();
+        interleave_record_batch(&sources, &indices)
+            .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))
+    }
+}
+
+/// What the merge's plugin and writers did.
+pub struct Fed {
+    pub report: FlowReport,
+    pub table_adds: Vec<Add>,
+    pub state_adds: Vec<Add>,
+    pub rows_out: u64,
+}
+
+pub struct Feed<'a> {
+    pub run: &'a RunContext,
+    pub table: &'a PlannedTable,
+    pub input_name: &'a str,
+    pub input_schema: &'a SchemaRef,
+    pub state_location: &'a Location,
+    pub location: &'a Location,
+    pub schema: &'a SchemaRef,
+    pub encoder: Arc<KeyEncoder>,
+    pub changes: Arc<Changes>,
+    pub pieces: &'a [Range<usize>],
+}
+
+type Worker = JoinHandle<Result<FlowReport, PluginError>>;
+type Written = JoinHandle<Result<(Vec<Add>, u64), FlowFailure>>;
+
+/// A group whose instance is running: its worker, what it emits, and the
+/// pieces it was given.
+struct Running {
+    worker: Worker,
+    emitted: JoinHandle<Vec<RecordBatch>>,
+    pieces: Vec<Range<usize>>,
+}
+
+/// Consecutive pieces, as ranges of piece indices, of at most `max_rows`
+/// changes each (a piece larger than that is a group of its own).
+pub fn groups(pieces: &[Range<usize>], max_rows: usize) -> Vec<Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > start && rows + piece.len() > max_rows {
+            groups.push(start..i);
+            (start, rows) = (i, 0);
+        }
+        rows += piece.len();
+    }
+    if start < pieces.len() {
+        groups.push(start..pieces.len());
+    }
+    groups
+}
+
+/// How many plugin instances a merge may run at once: the machine's cores,
+/// within what the tenant's instance quota has free (the flow's own
+/// instance is already counted; extra ones are only taken if free now, so
+/// that flows never wait on each other's permits).
+fn merge_workers(
+    run: &RunContext,
+    groups: usize,
+) -> (usize, Vec<tokio::sync::OwnedSemaphorePermit>) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wanted = cores.min(groups).max(1);
+    let Some(instances) = &run.instances else {
+        return (wanted, Vec::new());
+    };
+    let extra: Vec<_> = (1..wanted)
+        .map_while(|_| instances.clone().try_acquire_owned().ok())
+        .collect();
+    (1 + extra.len(), extra)
+}
+
+/// What the state's writer task is sent.
+enum ToState {
+    Changes(RecordBatch),
+    /// The piece's changes are all sent: close its file.
+    EndOfPiece,
+}
+
+type StateWriter = JoinHandle<Result<Vec<Add>, FlowFailure>>;
+
+fn spawn_state_writer(
+    location: &Location,
+    schema: SchemaRef,
+) -> Result<(mpsc::Sender<ToState>, StateWriter), FlowFailure> {
+    let mut writer = TableWriter::new(location, schema)?.one_file_per_cut();
+    let (tx, mut rx) = mpsc::channel::<ToState>(CHANNEL_BATCHES);
+    let task = tokio::spawn(async move {
+        let mut adds = Vec::new();
+        while let Some(message) = rx.recv().await {
+            match message {
+                ToState::Changes(batch) => writer.write(batch).await?,
+                ToState::EndOfPiece => {
+                    let files = writer.cut().await?;
+                    if files.len() > 1 {
+                        return Err(FlowFailure::new(format!(
+                            "a cluster's changes took more than {} MiB, which the merge's layout cannot hold in one file: set {CLUSTER_ROWS_ENV} below {}",
+                            delta::ONE_FILE_LIMIT >> 20,
+                            cluster_rows()
+                        )));
+                    }
+                    adds.extend(files);
+                }
+            }
+        }
+        Ok(adds)
+    });
+    Ok((tx, task))
+}
+
+impl Feed<'_> {
+    pub async fn run(self) -> Result<Fed, FlowFailure> {
+        let groups = groups(self.pieces, group_rows());
+        let instances = i64::try_from(groups.len()).unwrap_or(i64::MAX);
+        let (workers, _extra_permits) = merge_workers(self.run, groups.len());
+        let (state_tx, state_task) =
+            spawn_state_writer(self.state_location, self.input_schema.clone())?;
+
+        let mut running: VecDeque<Running> = VecDeque::new();
+        let mut writing: VecDeque<Written> = VecDeque::new();
+        let mut fed = Fed {
+            report: FlowReport::default(),
+            table_adds: Vec::new(),
+            state_adds: Vec::new(),
+            rows_out: 0,
+        };
+        let mut failed: Option<FlowFailure> = None;
+        'feed: for group in groups {
+            if running.len() >= workers
+                && let Some(done) = running.pop_front()
+            {
+                match self.finish_group(&mut fed.report, done).await {
+                    Ok(written) => writing.push_back(written),
+                    Err(e) => {
+                        failed = Some(e);
+                        break 'feed;
+                    }
+                }
+                if writing.len() > workers
+                    && let Some(written) = writing.pop_front()
+                    && let Err(e) = collect(&mut fed, written).await
+                {
+                    failed = Some(e);
+                    break 'feed;
+                }
+            }
+            let group_pieces = self.pieces[group].to_vec();
+            let (batch_tx, started) = self.start_group(&group_pieces);
+            running.push_back(started);
+            for piece in group_pieces {
+                for from in piece.clone().step_by(BATCH_ROWS) {
+                    let batch = match self
+                        .changes
+                        .gather(from..(from + BATCH_ROWS).min(piece.end))
+                    {
+                        Ok(batch) => batch,
+                        Err(e) => {
+                            failed = Some(e);
+                            break 'feed;
+                        }
+                    };
+                    if state_tx
+                        .send(ToState::Changes(batch.clone()))
+                        .await
+                        .is_err()
+                    {
+                        break 'feed; // the state's writer failed; its error follows
+                    }
+                    if batch_tx.send(batch).await.is_err() {
+                        break 'feed; // the plugin stopped; its error follows
+                    }
+                }
+                if state_tx.send(ToState::EndOfPiece).await.is_err() {
+                    break 'feed;
+                }
+            }
+        }
+        drop(state_tx);
+        // Every instance and writer is awaited, so that none outlives the flow.
+        for done in running {
+            match self.finish_group(&mut fed.report, done).await {
+                Ok(written) => writing.push_back(written),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        for written in writing {
+            if let Err(e) = collect(&mut fed, written).await {
+                failed.get_or_insert(e);
+            }
+        }
+        let state = state_task
+            .await
+            .map_err(|e| FlowFailure::new(format!("the merge state's writer failed: {e}")))
+            .and_then(|adds| adds);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        fed.state_adds = state?;
+        fed.report.counters.add("plugin_instances", instances);
+        Ok(fed)
+    }
+
+    /// Starts a fresh plugin instance for the changes of `pieces`; returns
+    /// where to send them.
+    fn start_group(&self, pieces: &[Range<usize>]) -> (mpsc::Sender<RecordBatch>, Running) {
+        let (out_tx, emitted) = spawn_collector();
+        let outputs = HashMap::from([(
+            crate::sandbox::MAIN_OUTPUT.to_string(),
+            OutputSink {
+                schema: self.schema.clone(),
+                sender: out_tx,
+            },
+        )]);
+        let (batch_tx, mut batch_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
+        let input = self.input_name.to_string();
+        let worker = spawn_flow(self.run, self.table, outputs, move |flow| {
+            while let Some(batch) = batch_rx.blocking_recv() {
+                flow.push(&input, &batch)?;
+            }
+            Ok::<(), PluginError>(())
+        });
+        let running = Running {
+            worker,
+            emitted,
+            pieces: pieces.to_vec(),
+        };
+        (batch_tx, running)
+    }
+
+    /// Waits for a group's instance, adds its report to `total`, and starts
+    /// writing its table rows.
+    async fn finish_group(
+        &self,
+        total: &mut FlowReport,
+        done: Running,
+    ) -> Result<Written, FlowFailure> {
+        let part = done
+            .worker
+            .await
+            .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?
+            .map_err(|e| FlowFailure::new(format!("plugin {}: {e}", self.table.plugin.name())))?;
+        total.counters.absorb(&part.counters);
+        total.rows_out += part.rows_out;
+        total.bytes_out += part.bytes_out;
+        let emitted = done
+            .emitted
+            .await
+            .map_err(|e| FlowFailure::new(format!("collecting the plugin's output failed: {e}")))?;
+        let group = GroupRows {
+            encoder: self.encoder.clone(),
+            changes: self.changes.clone(),
+            pieces: done.pieces,
+            emitted,
+        };
+        let mut writer = TableWriter::new(self.location, self.schema.clone())?.one_file_per_cut();
+        let progress = self.run.progress.clone();
+        let name = self.table.spec.name.clone();
+        Ok(tokio::spawn(async move {
+            let mut adds = group
+                .write(&mut writer, &|rows| progress.rows_written(&name, rows))
+                .await?;
+            let rows = writer.rows();
+            adds.extend(writer.finish().await?);
+            Ok((adds, rows))
+        }))
+    }
+}
+
+async fn collect(fed: &mut Fed, written: Written) -> Result<(), FlowFailure> {
+    let (adds, rows) = written
+        .await
+        .map_err(|e| FlowFailure::new(format!("the table's writer failed: {e}")))??;
+    fed.table_adds.extend(adds);
+    fed.rows_out += rows;
+    Ok(())
+}
+
+/// What one group's instance emitted, with the changes it was given.
+struct GroupRows {
+    encoder: Arc<KeyEncoder>,
+    changes: Arc<Changes>,
+    pieces: Vec<Range<usize>>,
+    emitted: Vec<RecordBatch>,
+}
+
+impl GroupRows {
+    /// Writes the rows as one table file per piece (more only past the
+    /// writer's file limit), each sorted by key; a row whose key the
+    /// instance was not given is refused (it would land outside the
+    /// clusters this run owns).
+    async fn write(
+        self,
+        writer: &mut TableWriter,
+        written: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<Vec<Add>, FlowFailure> {
+        let keys: Vec<Rows> = self
+            .emitted
+            .iter()
+            .map(|b| self.encoder.encode(b).map_err(FlowFailure::new))
+            .collect::<Result<_, _>>()?;
+        let order = sorted_by_key(&keys)?;
+        let (Some(first), Some(last)) = (self.pieces.first(), self.pieces.last()) else {
+            return Ok(Vec::new());
+        };
+        let (mut given, end) = (first.start, last.end);
+        // Both sides sorted: one walk checks every key and finds its piece.
+        let mut per_piece: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.pieces.len()];
+        let mut piece = 0;
+        for &(b, r) in &order {
+            let key = keys[b as usize].row(r as usize);
+            while given < end && self.changes.key(given) < key {
+                given += 1;
+            }
+            if given == end || self.changes.key(given) != key {
+                return Err(FlowFailure::new(format!(
+                    "the plugin emitted a row (batch {b}, row {r}) whose key is in none of the changes it was given"
+                )));
+            }
+            while self.pieces[piece].end <= given {
+                piece += 1;
+            }
+            per_piece[piece].push((b as usize, r as usize));
+        }
+        drop(keys);
+        let sources: Vec<&RecordBatch> = self.emitted.iter().collect();
+        let mut adds = Vec::new();
+        for rows in per_piece.into_iter().filter(|rows| !rows.is_empty()) {
+            for chunk in rows.chunks(BATCH_ROWS) {
+                let batch = interleave_record_batch(&sources, chunk)
+                    .map_err(|e| FlowFailure::new(format!("gathering table rows: {e}")))?;
+                let count = batch.num_rows() as u64;
+                writer.write(batch).await?;
+                written(count);
+            }
+            adds.extend(writer.cut().await?);
+        }
+        Ok(adds)
+    }
+}
