@@ -9,7 +9,8 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::{StreamDecoder, StreamReader};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{ArrowError, Schema, SchemaRef};
 
@@ -77,6 +78,47 @@ pub fn decode_batch(bytes: &[u8], expected: Option<&Schema>) -> Result<RecordBat
     Ok(batches.remove(0))
 }
 
+/// As [`decode_batch`], from bytes the caller gives up: the batch's
+/// buffers are slices of them instead of copies (a buffer that is not
+/// aligned for its type is still copied).
+pub fn decode_batch_owned(
+    bytes: Vec<u8>,
+    expected: Option<&Schema>,
+) -> Result<RecordBatch, IpcError> {
+    let end = check_framing(&bytes)?;
+    if end < bytes.len() {
+        return Err(IpcError::TrailingBytes(bytes.len() - end));
+    }
+    let mut buffer = Buffer::from_vec(bytes);
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::with_capacity(1);
+    while !buffer.is_empty() {
+        match decoder.decode(&mut buffer)? {
+            Some(batch) => batches.push(batch),
+            None => break,
+        }
+    }
+    decoder.finish()?;
+    let schema = decoder
+        .schema()
+        .ok_or_else(|| ArrowError::IpcError("the stream has no schema".to_string()))?;
+    if batches.len() != 1 {
+        return Err(IpcError::BatchCount {
+            expected: 1,
+            found: batches.len(),
+        });
+    }
+    if let Some(expected) = expected
+        && !same_fields(expected, &schema)
+    {
+        return Err(IpcError::SchemaMismatch {
+            expected: describe_schema(expected),
+            actual: describe_schema(&schema),
+        });
+    }
+    Ok(batches.remove(0))
+}
+
 /// True when both schemas have the same fields (names, types, nullability).
 pub fn same_fields(a: &Schema, b: &Schema) -> bool {
     a.fields().len() == b.fields().len()
@@ -120,7 +162,9 @@ fn decode_all(bytes: &[u8]) -> Result<(SchemaRef, Vec<RecordBatch>), IpcError> {
 /// Walks the stream's message frames and checks every declared length
 /// against the bytes actually present, before the Arrow reader sees them: a
 /// forged length must not make the reader allocate what the buffer lacks.
-fn check_framing(bytes: &[u8]) -> Result<(), IpcError> {
+/// Returns where the stream ends: after its end marker, or at the end of
+/// the bytes.
+fn check_framing(bytes: &[u8]) -> Result<usize, IpcError> {
     let fail = |offset: usize, reason: &str| IpcError::Framing {
         offset,
         reason: reason.to_string(),
@@ -139,7 +183,7 @@ fn check_framing(bytes: &[u8]) -> Result<(), IpcError> {
             pos += 4;
         }
         if length == 0 {
-            return Ok(());
+            return Ok(pos);
         }
         let length = usize::try_from(length).map_err(|_| fail(pos, "negative message length"))?;
         let end = pos.checked_add(length).filter(|end| *end <= bytes.len());
@@ -171,7 +215,7 @@ fn check_framing(bytes: &[u8]) -> Result<(), IpcError> {
             .filter(|next| *next <= bytes.len())
             .ok_or_else(|| fail(end, "body length exceeds the bytes given"))?;
     }
-    Ok(())
+    Ok(pos)
 }
 
 #[cfg(test)]
@@ -201,6 +245,38 @@ mod tests {
         let bytes = encode_batch(&batch).unwrap();
         let back = decode_batch(&bytes, Some(&batch.schema())).unwrap();
         assert_eq!(back, batch);
+        let owned = decode_batch_owned(bytes, Some(&batch.schema())).unwrap();
+        assert_eq!(owned, batch);
+    }
+
+    #[test]
+    fn owned_bytes_are_refused_as_borrowed_ones_are() {
+        let batch = sample();
+        let bytes = encode_batch(&batch).unwrap();
+        let mut trailing = bytes.clone();
+        trailing.extend_from_slice(&[0, 1, 2]);
+        let mut truncated = bytes.clone();
+        truncated.truncate(bytes.len() - 20);
+        let other = Schema::new(vec![Field::new("id", DataType::Int32, true)]);
+        let schema_only = encode_schema(&batch.schema()).unwrap();
+        let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+        let two = writer.into_inner().unwrap();
+        let cases: Vec<(Vec<u8>, Option<&Schema>)> = vec![
+            (trailing, None),
+            (truncated, None),
+            (bytes.clone(), Some(&other)),
+            (schema_only, None),
+            (two, None),
+            (b"definitely not arrow".to_vec(), None),
+        ];
+        for (bytes, expected) in cases {
+            let borrowed = decode_batch(&bytes, expected).unwrap_err().to_string();
+            let owned = decode_batch_owned(bytes, expected).unwrap_err().to_string();
+            assert_eq!(owned, borrowed);
+        }
     }
 
     #[test]

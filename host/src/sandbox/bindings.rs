@@ -41,7 +41,7 @@ impl lfhost::plugin::host::Host for FlowState {
     }
 
     fn emit(&mut self, output: String, batch: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
-        let accepted = self.accept(&output, &batch);
+        let accepted = self.accept(&output, batch);
         self.trap_on_refusal(accepted)
     }
 }
@@ -62,13 +62,14 @@ impl FlowState {
         }
     }
 
-    fn accept(&mut self, output: &str, bytes: &[u8]) -> Result<(), String> {
+    fn accept(&mut self, output: &str, bytes: Vec<u8>) -> Result<(), String> {
         // Before decoding: a forged batch must not cost memory.
-        self.check_batch_size(bytes.len())?;
+        let size = bytes.len();
+        self.check_batch_size(size)?;
         let schema = self.sink_schema(output)?;
-        let batch = lfhost_ipc::decode_batch(bytes, Some(&schema))
+        let batch = lfhost_ipc::decode_batch_owned(bytes, Some(&schema))
             .map_err(|e| format!("emitted an invalid batch on `{output}`: {e}"))?;
-        self.accept_batch(output, batch, bytes.len())
+        self.accept_batch(output, batch, size)
     }
 
     pub(super) fn check_batch_size(&self, bytes: usize) -> Result<(), String> {

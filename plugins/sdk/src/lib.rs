@@ -53,6 +53,7 @@
 //! loads. [`run_transform`] runs a transform natively in unit tests.
 
 mod adapter;
+mod memcmp;
 mod options;
 mod transform;
 
