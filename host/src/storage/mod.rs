@@ -1,6 +1,7 @@
 //! Where tables and landing files live: `object_store` for bytes,
 //! `deltalake-core` for tables.
 
+pub mod compact;
 pub mod delta;
 pub mod landing;
 pub mod manifest;

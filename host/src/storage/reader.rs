@@ -93,8 +93,24 @@ pub async fn first_row(
     }
 }
 
-fn read_failed(file: &DataFile, e: parquet::errors::ParquetError) -> StorageError {
+pub(super) fn read_failed(file: &DataFile, e: parquet::errors::ParquetError) -> StorageError {
     StorageError::at(&file.path, format!("cannot read data file: {e}"))
+}
+
+/// A reader of `file` (under `root` in `store`) for Parquet's async API.
+#[allow(deprecated)]
+pub(super) fn object_reader(
+    store: &Arc<dyn ObjectStore>,
+    root: &Path,
+    file: &DataFile,
+) -> Result<ParquetObjectReader, StorageError> {
+    let path = Path::parse(format!(
+        "{}/{}",
+        root.as_ref().trim_end_matches('/'),
+        file.path
+    ))
+    .map_err(|e| StorageError::at(&file.path, e))?;
+    Ok(ParquetObjectReader::new(store.clone(), path).with_file_size(file.size))
 }
 
 #[allow(deprecated)]
@@ -105,15 +121,8 @@ async fn open_file(
     columns: Option<&[String]>,
     limit: Option<usize>,
 ) -> Result<ParquetRecordBatchStream<ParquetObjectReader>, StorageError> {
-    let path = Path::parse(format!(
-        "{}/{}",
-        root.as_ref().trim_end_matches('/'),
-        file.path
-    ))
-    .map_err(|e| StorageError::at(&file.path, e))?;
     let fail = |e| read_failed(file, e);
-    #[allow(deprecated)]
-    let reader = ParquetObjectReader::new(store.clone(), path).with_file_size(file.size);
+    let reader = object_reader(store, root, file)?;
     let mut builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(fail)?

@@ -12,10 +12,13 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::builder::StringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_row::{Row, Rows};
-use arrow_schema::SchemaRef;
-use arrow_select::interleave::interleave_record_batch;
+use arrow_schema::{ArrowError, DataType, SchemaRef};
+use arrow_select::interleave::{interleave, interleave_record_batch};
 use deltalake_core::kernel::Add;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -28,12 +31,16 @@ use crate::runner::plan::PlannedTable;
 use crate::runner::writer::{CHANNEL_BATCHES, spawn_collector};
 use crate::runner::{FlowFailure, RunContext, spawn_flow};
 use crate::sandbox::{FlowReport, OutputSink, PluginError};
+use crate::storage::compact::compact_text;
 use crate::storage::delta::{self, TableWriter};
 use crate::storage::reader::BATCH_ROWS;
 
 /// Everything the run feeds the plugin, in the order it does.
 pub struct Changes {
-    /// Old changes of the touched clusters, then the new changes.
+    /// The input's schema, which the plugin is given.
+    pub schema: SchemaRef,
+    /// Old changes of the touched clusters, then the new changes, with
+    /// some text columns as dictionaries (see [`crate::storage::compact`]).
     pub batches: Vec<RecordBatch>,
     pub keys: Vec<Rows>,
     /// (batch, row) of every change, sorted by key (stably).
@@ -51,16 +58,64 @@ impl Changes {
         self.order.len()
     }
 
-    /// The changes at `positions` (in key order) as one batch.
+    /// The changes at `positions` (in key order) as one batch of the
+    /// input's schema.
     fn gather(&self, positions: Range<usize>) -> Result<RecordBatch, FlowFailure> {
-        let sources: Vec<&RecordBatch> = self.batches.iter().collect();
+        let fail = |e: ArrowError| FlowFailure::new(format!("gathering changes: {e}"));
         let indices: Vec<(usize, usize)> = self.order[positions]
             .iter()
             .map(|&(b, r)| (b as usize, r as usize))
             .collect();
-        interleave_record_batch(&sources, &indices)
-            .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))
+        let mut columns = Vec::with_capacity(self.schema.fields().len());
+        for (c, field) in self.schema.fields().iter().enumerate() {
+            let arrays: Vec<&dyn Array> =
+                self.batches.iter().map(|b| b.column(c).as_ref()).collect();
+            let held = arrays.first().map(|a| a.data_type());
+            let column = if held == Some(&compact_text()) && field.data_type() == &DataType::Utf8 {
+                gather_text(&arrays, &indices)?
+            } else {
+                let column = interleave(&arrays, &indices).map_err(fail)?;
+                if column.data_type() == field.data_type() {
+                    column
+                } else {
+                    arrow_cast::cast(&column, field.data_type()).map_err(fail)?
+                }
+            };
+            columns.push(column);
+        }
+        RecordBatch::try_new(self.schema.clone(), columns).map_err(fail)
     }
+}
+
+/// The texts at `indices` of dictionary arrays: one pass, no merged
+/// dictionary (every batch has its own).
+fn gather_text(arrays: &[&dyn Array], indices: &[(usize, usize)]) -> Result<ArrayRef, FlowFailure> {
+    let not_text = || FlowFailure::new("gathering changes: a compact text column is not one");
+    let mut dictionaries = Vec::with_capacity(arrays.len());
+    for array in arrays {
+        let dictionary = array
+            .as_dictionary_opt::<Int32Type>()
+            .ok_or_else(not_text)?;
+        let texts = dictionary
+            .values()
+            .as_string_opt::<i32>()
+            .ok_or_else(not_text)?;
+        dictionaries.push((dictionary.keys(), texts));
+    }
+    let mut builder = StringBuilder::with_capacity(indices.len(), indices.len() * 8);
+    for &(b, r) in indices {
+        let (keys, texts) = dictionaries[b];
+        let key = keys
+            .is_valid(r)
+            .then(|| usize::try_from(keys.value(r)).ok())
+            .flatten()
+            .filter(|&k| k < texts.len() && texts.is_valid(k));
+        match key {
+            Some(k) => builder.append_value(texts.value(k)),
+            None => builder.append_null(),
+        }
+    }
+    Ok(Arc::new(builder.finish()))
 }
 
 /// What the merge's plugin and writers did.
@@ -399,5 +454,40 @@ impl GroupRows {
             adds.extend(writer.cut().await?);
         }
         Ok(adds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{Array, DictionaryArray, Int32Array, StringArray};
+
+    use super::gather_text;
+
+    #[test]
+    fn texts_gather_from_each_batchs_own_dictionary() {
+        let first = DictionaryArray::<Int32Type>::try_new(
+            Int32Array::from(vec![Some(0), None, Some(1), Some(2)]),
+            Arc::new(StringArray::from(vec![Some("a"), Some("b"), None])),
+        )
+        .unwrap();
+        let second = DictionaryArray::<Int32Type>::try_new(
+            Int32Array::from(vec![Some(1), Some(0)]),
+            Arc::new(StringArray::from(vec!["x", "b"])),
+        )
+        .unwrap();
+        let arrays: Vec<&dyn Array> = vec![&first, &second];
+        let gathered =
+            gather_text(&arrays, &[(1, 0), (0, 0), (0, 1), (1, 1), (0, 3), (0, 2)]).unwrap();
+        let texts: Vec<Option<&str>> = gathered.as_string::<i32>().iter().collect();
+        assert_eq!(
+            texts,
+            vec![Some("b"), Some("a"), None, Some("x"), None, Some("b")]
+        );
+        let plain = StringArray::from(vec!["p"]);
+        assert!(gather_text(&[&plain], &[(0, 0)]).is_err());
     }
 }

@@ -35,6 +35,7 @@ use super::transform::{InputDelta, conform, input_app_id, input_delta};
 use super::writer::data_bytes;
 use super::{FlowFailure, FlowOutcome, RunContext};
 use crate::config::Location;
+use crate::storage::compact::{self, FileSet};
 use crate::storage::delta::{self, Commit, DataFile};
 use crate::storage::{open_store, reader};
 use clusters::{KeyEncoder, cluster_of};
@@ -153,11 +154,15 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     let firsts: Vec<OwnedRow> = clusters.iter().map(|c| c.first.clone()).collect();
 
     // The new changes, the clusters they touch, and those clusters' old changes.
-    let (input_store, input_root) = open_store(&input.location)?;
-    let new_batches = conformed(
-        reader::read_files(&input_store, &input_root, &input.files, READS_AT_ONCE).await?,
-        &input_schema,
-    )?;
+    let (store, root) = open_store(&input.location)?;
+    let new_files = FileSet {
+        store,
+        root,
+        files: input.files.clone(),
+    };
+    let (compact, new_batches) =
+        compact::read_compact(&new_files, &input_schema, None, READS_AT_ONCE).await?;
+    let new_batches = conformed(new_batches, &compact.schema)?;
     phase("read the new changes");
     let new_keys = encode_all(&encoder, &new_batches)?;
     let touched: BTreeSet<usize> = new_keys
@@ -165,12 +170,15 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         .flat_map(|rows| rows.iter().map(|k| cluster_of(&firsts, k)))
         .filter(|_| !rebuild)
         .collect();
-    let (state_store, state_root) = open_store(&state_location)?;
-    let old_files: Vec<DataFile> = touched.iter().map(|&c| clusters[c].state.clone()).collect();
-    let mut batches = conformed(
-        reader::read_files(&state_store, &state_root, &old_files, READS_AT_ONCE).await?,
-        &input_schema,
-    )?;
+    let (store, root) = open_store(&state_location)?;
+    let old_files = FileSet {
+        store,
+        root,
+        files: touched.iter().map(|&c| clusters[c].state.clone()).collect(),
+    };
+    let (_, old_batches) =
+        compact::read_compact(&old_files, &input_schema, Some(&compact), READS_AT_ONCE).await?;
+    let mut batches = conformed(old_batches, &compact.schema)?;
     let mut keys_of_batches = encode_all(&encoder, &batches)?;
     batches.extend(new_batches);
     keys_of_batches.extend(new_keys);
@@ -178,6 +186,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     let order = order::sorted_by_key(&keys_of_batches)?;
     phase("sorted");
     let changes = Arc::new(Changes {
+        schema: input_schema.clone(),
         order,
         batches,
         keys: keys_of_batches,
