@@ -86,6 +86,9 @@ impl ColumnBuilder {
     /// Appends a non-null JSON value. Returns false, having appended a null,
     /// when the JSON type or the value does not fit the column.
     pub fn append_json(&mut self, value: &Value) -> bool {
+        if let Value::String(text) = value {
+            return self.append_json_str(text);
+        }
         match (self, value) {
             (ColumnBuilder::Int32(b), Value::Number(n)) => {
                 put(b, n.as_i64().and_then(|v| i32::try_from(v).ok()))
@@ -96,19 +99,29 @@ impl ColumnBuilder {
                 b.append_value(*v);
                 true
             }
-            (ColumnBuilder::String(b), Value::String(s)) => {
-                b.append_value(s);
-                true
-            }
-            (ColumnBuilder::Date(b), Value::String(s)) => put(b, values::parse_date(s)),
-            (ColumnBuilder::Timestamp(b), Value::String(s)) => put(b, values::parse_timestamp(s)),
-            (ColumnBuilder::Decimal(b, p, s), Value::String(text)) => {
-                put(b, values::parse_decimal(text, *p, *s))
-            }
             (ColumnBuilder::Decimal(b, p, s), Value::Number(n)) => {
                 put(b, values::parse_decimal(&n.to_string(), *p, *s))
             }
             (builder, _) => {
+                builder.append_null();
+                false
+            }
+        }
+    }
+
+    /// Appends a JSON string value: text, or a date, timestamp or decimal
+    /// written as one. Returns false, having appended a null, when the
+    /// column takes no strings or the text is no such value.
+    pub fn append_json_str(&mut self, text: &str) -> bool {
+        match self {
+            ColumnBuilder::String(b) => {
+                b.append_value(text);
+                true
+            }
+            ColumnBuilder::Date(b) => put(b, values::parse_date(text)),
+            ColumnBuilder::Timestamp(b) => put(b, values::parse_timestamp(text)),
+            ColumnBuilder::Decimal(b, p, s) => put(b, values::parse_decimal(text, *p, *s)),
+            builder => {
                 builder.append_null();
                 false
             }

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use lfhost_plugin_sdk::Error;
+use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -20,7 +21,7 @@ pub fn ingest(
 ) -> Result<(), Error> {
     let mut chunks = TextChunks::new(source, file)?;
     let mut rows = RowAssembler::new(file, sink)?;
-    let mut fields = LineFields::new(file.columns.len());
+    let mut fields = LineFields::new();
     // The start of a line whose end is in a later chunk.
     let mut partial: Vec<u8> = Vec::new();
     let mut partial_start = chunks.offset();
@@ -57,25 +58,24 @@ pub fn ingest(
     }
 }
 
-/// One line's values, by declared column, and its undeclared fields; kept
-/// between lines to reuse their allocations.
+/// One line's undeclared fields; kept between lines to reuse the map.
 struct LineFields {
-    declared: Vec<Option<Value>>,
     undeclared: Map<String, Value>,
 }
 
 impl LineFields {
-    fn new(columns: usize) -> LineFields {
+    fn new() -> LineFields {
         LineFields {
-            declared: vec![None; columns],
             undeclared: Map::new(),
         }
     }
+}
 
-    fn clear(&mut self) {
-        self.declared.iter_mut().for_each(|v| *v = None);
-        self.undeclared.clear();
-    }
+/// A declared column's value: strings borrowed from the line where they
+/// hold no escapes (most do), so that reading one allocates nothing.
+enum FieldValue<'de> {
+    Text(Cow<'de, str>),
+    Other(Value),
 }
 
 /// One line without its `\n`.
@@ -93,18 +93,25 @@ fn line(
     let text = std::str::from_utf8(bytes)
         .map_err(|e| Error::internal(format!("JSON line is not UTF-8 after validation: {e}")))?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let parsed = ObjectFields { columns, fields }
-        .deserialize(&mut deserializer)
-        .and_then(|()| deserializer.end());
+    let mut declared: Vec<Option<FieldValue<'_>>> = Vec::new();
+    declared.resize_with(columns.len(), || None);
+    let parsed = ObjectFields {
+        columns,
+        declared: &mut declared,
+        undeclared: &mut fields.undeclared,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|()| deserializer.end());
     if parsed.is_err() {
         // Valid JSON that is not an object, or not JSON at all.
-        fields.clear();
+        fields.undeclared.clear();
         return rows.malformed(text);
     }
-    for (column, value) in fields.declared.iter_mut().enumerate() {
-        match value.take() {
-            None | Some(Value::Null) => rows.put_null(column),
-            Some(value) => rows.put_json(column, value),
+    for (column, value) in declared.into_iter().enumerate() {
+        match value {
+            None | Some(FieldValue::Other(Value::Null)) => rows.put_null(column),
+            Some(FieldValue::Text(text)) => rows.put_json_str(column, &text),
+            Some(FieldValue::Other(value)) => rows.put_json(column, value),
         }
     }
     for (name, value) in std::mem::take(&mut fields.undeclared) {
@@ -118,12 +125,13 @@ fn line(
 /// Reads one JSON object straight into [`LineFields`]: no map of the whole
 /// line is built, and keys are borrowed from the line where they can be.
 /// A repeated key keeps its last value, as a JSON object map would.
-struct ObjectFields<'a> {
+struct ObjectFields<'a, 'de> {
     columns: &'a [Column],
-    fields: &'a mut LineFields,
+    declared: &'a mut [Option<FieldValue<'de>>],
+    undeclared: &'a mut Map<String, Value>,
 }
 
-impl<'de> DeserializeSeed<'de> for ObjectFields<'_> {
+impl<'de> DeserializeSeed<'de> for ObjectFields<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -131,7 +139,7 @@ impl<'de> DeserializeSeed<'de> for ObjectFields<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for ObjectFields<'_> {
+impl<'de> Visitor<'de> for ObjectFields<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,11 +148,11 @@ impl<'de> Visitor<'de> for ObjectFields<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let value: Value = map.next_value()?;
             match self.columns.iter().position(|c| c.name == key) {
-                Some(column) => self.fields.declared[column] = Some(value),
+                Some(column) => self.declared[column] = Some(map.next_value()?),
                 None => {
-                    self.fields.undeclared.insert(key.into_owned(), value);
+                    let value: Value = map.next_value()?;
+                    self.undeclared.insert(key.into_owned(), value);
                 }
             }
         }
@@ -171,5 +179,60 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
             }
         }
         deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for FieldValue<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = FieldValue<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Text(Cow::Owned(v)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Other(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Other(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Other(Value::from(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<FieldValue<'de>, E> {
+                // Non-finite numbers do not occur in JSON; serde_json's own
+                // Value makes them null the same way.
+                Ok(FieldValue::Other(
+                    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+                ))
+            }
+            fn visit_unit<E>(self) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Other(Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<FieldValue<'de>, E> {
+                Ok(FieldValue::Other(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<FieldValue<'de>, A::Error> {
+                let value = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(FieldValue::Other(value))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FieldValue<'de>, A::Error> {
+                let value = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(FieldValue::Other(value))
+            }
+        }
+        deserializer.deserialize_any(FieldVisitor)
     }
 }

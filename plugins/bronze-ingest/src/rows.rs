@@ -117,6 +117,15 @@ impl<'a, 's> RowAssembler<'a, 's> {
         }
     }
 
+    /// A JSON string value for declared column `column`; rescued as a
+    /// string if the column takes no strings or the text does not parse.
+    pub fn put_json_str(&mut self, column: usize, text: &str) {
+        if !self.columns[column].append_json_str(text) {
+            let name = self.file.columns[column].name.clone();
+            self.pending.insert(name, Value::String(text.to_string()));
+        }
+    }
+
     /// A value that belongs to no declared column.
     pub fn rescue(&mut self, name: String, value: Value) {
         self.pending.insert(name, value);
