@@ -625,6 +625,7 @@ async fn run_pipeline(
         instances,
         deadline,
         cpu_budget_ms,
+        merges: Arc::new(tokio::sync::Semaphore::new(1)),
     };
     let results = runner::run(plan, context, options).await;
     let events = event_log::run_events(&event_log::RunRecord {

@@ -17,6 +17,7 @@ pub mod event_log;
 pub mod failpoint;
 pub mod history;
 pub mod maintenance;
+pub mod memory;
 pub mod orchestration;
 pub mod report;
 pub mod runner;

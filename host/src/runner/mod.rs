@@ -35,6 +35,10 @@ pub struct RunContext {
     /// Plugin seconds the run's flows may still spend, all together (a
     /// tenant's quota), in milliseconds.
     pub cpu_budget_ms: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// Keyed merges take turns: each holds its changes in memory and
+    /// already runs a plugin instance per core, so two at once would add
+    /// their memory for no speed.
+    pub merges: Arc<tokio::sync::Semaphore>,
 }
 
 impl RunContext {
@@ -215,14 +219,16 @@ pub async fn run(plan: Plan, context: RunContext, options: RunOptions) -> Vec<Fl
                     );
                 }
             }
-            run_flow(
+            let result = run_flow(
                 &plan,
                 &context,
                 &name,
                 options.refreshes(&name),
                 options.shard,
             )
-            .await
+            .await;
+            crate::memory::give_back_freed();
+            result
         });
         let shared = async move {
             task.await.unwrap_or_else(|e| {

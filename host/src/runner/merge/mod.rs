@@ -118,6 +118,10 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         rebuild,
     } = merge;
     let name = &table.spec.name;
+    let _turn =
+        run.merges.acquire().await.map_err(|e| {
+            FlowFailure::new(format!("waiting for the merges before this one: {e}"))
+        })?;
     let started = std::time::Instant::now();
     let phase = |what: &str| tracing::debug!(table = %name, "merge: {what} after {:.2?}", started.elapsed());
     let input_schema = table
