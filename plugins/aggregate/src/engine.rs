@@ -137,7 +137,7 @@ impl Engine {
             .map(|&k| schema.field(k).data_type().clone())
             .collect();
         let converter = keys::converter(&types)?;
-        let (rows, complete) = keys::encode(&converter, base, key, &types)?;
+        let (rows, complete, _) = keys::encode(&converter, base, key, &types)?;
         let keys = keys::keys_of(&rows);
         let mut order: Vec<u32> = (0..base.num_rows() as u32).collect();
         order.sort_by(|&a, &b| keys[a as usize].cmp(&keys[b as usize]));

@@ -3,14 +3,14 @@
 use arrow_arith::boolean::is_not_null;
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar, UInt32Array};
 use arrow_cast::{CastOptions, cast_with_options};
-use arrow_row::Rows;
 
 use arrow_select::take::take;
 use arrow_select::zip::zip;
 use lfhost_plugin_sdk::Error;
 
 use crate::aggs::{Groups, compute};
-use crate::keys::{self, Key, KeyMap};
+use crate::keys;
+use crate::lookup::{Lookup, Side};
 use crate::options::How;
 use crate::plan::{AggPlan, JoinKind, JoinPlan};
 
@@ -30,13 +30,17 @@ pub fn join_columns(
     table: &RecordBatch,
 ) -> Result<Joined, Error> {
     let converter = keys::converter(&join.key_types)?;
-    let (brows, bcomplete) = keys::encode(&converter, base, &join.base_keys, &join.key_types)?;
-    let (jrows, jcomplete) = keys::encode(&converter, table, &join.join_keys, &join.key_types)?;
+    let (brows, bcomplete, bcolumns) =
+        keys::encode(&converter, base, &join.base_keys, &join.key_types)?;
+    let (jrows, jcomplete, jcolumns) =
+        keys::encode(&converter, table, &join.join_keys, &join.key_types)?;
+    let base_side = Side::new(&brows, &bcomplete, &bcolumns);
+    let join_side = Side::new(&jrows, &jcomplete, &jcolumns);
     let (columns, matched) = match &join.kind {
         JoinKind::Lookup(kept) => {
-            let mut index: KeyMap<'_, u32> = KeyMap::default();
+            let mut index = Lookup::for_keys(&join_side);
             for r in (0..table.num_rows()).filter(|&r| jcomplete[r]) {
-                if index.insert(Key::of(jrows.row(r)), r as u32).is_some() {
+                if index.insert_if_absent(&join_side, r, r as u32) != r as u32 {
                     return Err(Error::data(format!(
                         "`{}` has more than one row for {} (a lookup needs at most one)",
                         join.source.input,
@@ -44,7 +48,7 @@ pub fn join_columns(
                     )));
                 }
             }
-            let found = UInt32Array::from(probe(&brows, &bcomplete, &index));
+            let found = UInt32Array::from(index.probe(&base_side));
             let columns = kept
                 .iter()
                 .map(|&c| take(table.column(c).as_ref(), &found, None))
@@ -54,14 +58,13 @@ pub fn join_columns(
         }
         JoinKind::Aggregates(aggs) => {
             // One group per distinct base key; joined rows of other keys are left out.
-            let mut ids: KeyMap<'_, u32> = KeyMap::default();
-            ids.reserve(base.num_rows());
+            let mut ids = Lookup::for_keys(&base_side);
             for r in (0..base.num_rows()).filter(|&r| bcomplete[r]) {
                 let next = ids.len() as u32;
-                ids.entry(Key::of(brows.row(r))).or_insert(next);
+                ids.insert_if_absent(&base_side, r, next);
             }
-            let of_base = UInt32Array::from(probe(&brows, &bcomplete, &ids));
-            let of_row = probe(&jrows, &jcomplete, &ids);
+            let of_base = UInt32Array::from(ids.probe(&base_side));
+            let of_row = ids.probe(&join_side);
             let groups = Groups {
                 of_row: &of_row,
                 count: ids.len(),
@@ -85,20 +88,6 @@ pub fn join_columns(
         columns,
         matched: (join.how == How::Inner).then_some(matched),
     })
-}
-
-/// The value `map` has for each complete key of `rows`.
-fn probe(rows: &Rows, complete: &[bool], map: &KeyMap<'_, u32>) -> Vec<Option<u32>> {
-    rows.iter()
-        .zip(complete)
-        .map(|(row, &complete)| {
-            if complete {
-                map.get(&Key::of(row)).copied()
-            } else {
-                None
-            }
-        })
-        .collect()
 }
 
 /// One aggregate per base row: computed per group, spread over the base

@@ -15,13 +15,13 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 /// Encodes columns `indices` of `batch` (cast to `types`) with `converter`,
-/// and tells which rows have no NULL in them.
+/// and tells which rows have no NULL in them; also returns the cast columns.
 pub fn encode(
     converter: &RowConverter,
     batch: &RecordBatch,
     indices: &[usize],
     types: &[DataType],
-) -> Result<(Rows, Vec<bool>), Error> {
+) -> Result<(Rows, Vec<bool>, Vec<ArrayRef>), Error> {
     let columns = indices
         .iter()
         .zip(types)
@@ -40,7 +40,7 @@ pub fn encode(
     let complete = (0..batch.num_rows())
         .map(|r| columns.iter().all(|c| c.is_valid(r)))
         .collect();
-    Ok((rows, complete))
+    Ok((rows, complete, columns))
 }
 
 pub fn converter(types: &[DataType]) -> Result<RowConverter, Error> {

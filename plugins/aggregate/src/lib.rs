@@ -17,6 +17,7 @@ mod aggs;
 mod engine;
 mod joins;
 mod keys;
+mod lookup;
 mod options;
 mod plan;
 
