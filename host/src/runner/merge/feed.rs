@@ -12,10 +12,10 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::builder::StringBuilder;
+use arrow_array::builder::UInt32Builder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
 use arrow_row::{Row, Rows};
 use arrow_schema::{ArrowError, DataType, SchemaRef};
 use arrow_select::interleave::{interleave, interleave_record_batch};
@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::clusters::KeyEncoder;
-use super::order::sorted_by_key;
+use super::order::{compare_keys, sorted_by_key};
 use super::{CLUSTER_ROWS_ENV, cluster_rows, group_rows};
 use crate::config::Location;
 use crate::runner::plan::PlannedTable;
@@ -45,9 +45,36 @@ pub struct Changes {
     pub keys: Vec<Rows>,
     /// (batch, row) of every change, sorted by key (stably).
     pub order: Vec<(u32, u32)>,
+    /// Per column, its texts when `batches` hold it as dictionaries.
+    texts: Vec<Option<DictionaryTexts>>,
 }
 
 impl Changes {
+    pub fn new(
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        keys: Vec<Rows>,
+        order: Vec<(u32, u32)>,
+    ) -> Result<Changes, FlowFailure> {
+        let mut texts = Vec::with_capacity(schema.fields().len());
+        for (c, field) in schema.fields().iter().enumerate() {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            let held = arrays.first().map(|a| a.data_type());
+            texts.push(
+                (held == Some(&compact_text()) && field.data_type() == &DataType::Utf8)
+                    .then(|| DictionaryTexts::new(&arrays))
+                    .transpose()?,
+            );
+        }
+        Ok(Changes {
+            schema,
+            batches,
+            keys,
+            order,
+            texts,
+        })
+    }
+
     /// The key of the i-th change in key order.
     pub fn key(&self, i: usize) -> Row<'_> {
         let (b, r) = self.order[i];
@@ -71,8 +98,11 @@ impl Changes {
             let arrays: Vec<&dyn Array> =
                 self.batches.iter().map(|b| b.column(c).as_ref()).collect();
             let held = arrays.first().map(|a| a.data_type());
-            let column = if held == Some(&compact_text()) && field.data_type() == &DataType::Utf8 {
-                gather_text(&arrays, &indices)?
+            let column = if let Some(Some(texts)) = self.texts.get(c)
+                && held == Some(&compact_text())
+                && field.data_type() == &DataType::Utf8
+            {
+                texts.gather(&arrays, &indices)?
             } else {
                 let column = interleave(&arrays, &indices).map_err(fail)?;
                 if column.data_type() == field.data_type() {
@@ -87,35 +117,85 @@ impl Changes {
     }
 }
 
-/// The texts at `indices` of dictionary arrays: one pass, no merged
-/// dictionary (every batch has its own).
-fn gather_text(arrays: &[&dyn Array], indices: &[(usize, usize)]) -> Result<ArrayRef, FlowFailure> {
-    let not_text = || FlowFailure::new("gathering changes: a compact text column is not one");
-    let mut dictionaries = Vec::with_capacity(arrays.len());
-    for array in arrays {
-        let dictionary = array
-            .as_dictionary_opt::<Int32Type>()
-            .ok_or_else(not_text)?;
-        let texts = dictionary
-            .values()
-            .as_string_opt::<i32>()
-            .ok_or_else(not_text)?;
-        dictionaries.push((dictionary.keys(), texts));
-    }
-    let mut builder = StringBuilder::with_capacity(indices.len(), indices.len() * 8);
-    for &(b, r) in indices {
-        let (keys, texts) = dictionaries[b];
-        let key = keys
-            .is_valid(r)
-            .then(|| usize::try_from(keys.value(r)).ok())
-            .flatten()
-            .filter(|&k| k < texts.len() && texts.is_valid(k));
-        match key {
-            Some(k) => builder.append_value(texts.value(k)),
-            None => builder.append_null(),
+/// A text column held as dictionaries, ready to gather back to text: the
+/// batches' dictionaries concatenated once (each distinct one once), so
+/// that a gather only picks numbers and one `take` makes the text.
+pub struct DictionaryTexts {
+    values: ArrayRef,
+    /// Per batch, where its dictionary starts in `values`.
+    starts: Vec<u32>,
+}
+
+fn not_text() -> FlowFailure {
+    FlowFailure::new("gathering changes: a compact text column is not one")
+}
+
+fn dictionaries<'a>(
+    arrays: &[&'a dyn Array],
+) -> Result<Vec<&'a DictionaryArray<Int32Type>>, FlowFailure> {
+    arrays
+        .iter()
+        .map(|a| a.as_dictionary_opt::<Int32Type>().ok_or_else(not_text))
+        .collect()
+}
+
+impl DictionaryTexts {
+    pub fn new(arrays: &[&dyn Array]) -> Result<DictionaryTexts, FlowFailure> {
+        let mut distinct: Vec<&ArrayRef> = Vec::new();
+        let mut starts = Vec::with_capacity(arrays.len());
+        let mut len = 0usize;
+        let mut last: Option<(*const (), u32)> = None;
+        for dictionary in dictionaries(arrays)? {
+            let values = dictionary.values();
+            if values.as_string_opt::<i32>().is_none() {
+                return Err(not_text());
+            }
+            // Batches of one row group share their dictionary.
+            let pointer = Arc::as_ptr(values).cast::<()>();
+            let start = match last {
+                Some((p, start)) if p == pointer => start,
+                _ => {
+                    let start = u32::try_from(len).map_err(|_| {
+                        FlowFailure::new("gathering changes: dictionaries too large")
+                    })?;
+                    distinct.push(values);
+                    len += values.len();
+                    last = Some((pointer, start));
+                    start
+                }
+            };
+            starts.push(start);
         }
+        let parts: Vec<&dyn Array> = distinct.iter().map(|v| v.as_ref()).collect();
+        let values = if parts.is_empty() {
+            arrow_array::new_empty_array(&DataType::Utf8)
+        } else {
+            arrow_select::concat::concat(&parts)
+                .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))?
+        };
+        Ok(DictionaryTexts { values, starts })
     }
-    Ok(Arc::new(builder.finish()))
+
+    /// The texts at `indices` of `arrays`, the arrays this was made from.
+    pub fn gather(
+        &self,
+        arrays: &[&dyn Array],
+        indices: &[(usize, usize)],
+    ) -> Result<ArrayRef, FlowFailure> {
+        let dictionaries = dictionaries(arrays)?;
+        let mut picks = UInt32Builder::with_capacity(indices.len());
+        for &(b, r) in indices {
+            let keys = dictionaries[b].keys();
+            let pick = keys
+                .is_valid(r)
+                .then(|| u32::try_from(keys.value(r)).ok())
+                .flatten()
+                .and_then(|k| self.starts[b].checked_add(k));
+            picks.append_option(pick);
+        }
+        arrow_select::take::take(self.values.as_ref(), &picks.finish(), None)
+            .map_err(|e| FlowFailure::new(format!("gathering changes: {e}")))
+    }
 }
 
 /// What the merge's plugin and writers did.
@@ -427,10 +507,10 @@ impl GroupRows {
         let mut piece = 0;
         for &(b, r) in &order {
             let key = keys[b as usize].row(r as usize);
-            while given < end && self.changes.key(given) < key {
+            while given < end && compare_keys(self.changes.key(given), key).is_lt() {
                 given += 1;
             }
-            if given == end || self.changes.key(given) != key {
+            if given == end || compare_keys(self.changes.key(given), key).is_ne() {
                 return Err(FlowFailure::new(format!(
                     "the plugin emitted a row (batch {b}, row {r}) whose key is in none of the changes it was given"
                 )));
@@ -465,7 +545,7 @@ mod tests {
     use arrow_array::types::Int32Type;
     use arrow_array::{Array, DictionaryArray, Int32Array, StringArray};
 
-    use super::gather_text;
+    use super::DictionaryTexts;
 
     #[test]
     fn texts_gather_from_each_batchs_own_dictionary() {
@@ -480,14 +560,16 @@ mod tests {
         )
         .unwrap();
         let arrays: Vec<&dyn Array> = vec![&first, &second];
-        let gathered =
-            gather_text(&arrays, &[(1, 0), (0, 0), (0, 1), (1, 1), (0, 3), (0, 2)]).unwrap();
+        let texts = DictionaryTexts::new(&arrays).unwrap();
+        let gathered = texts
+            .gather(&arrays, &[(1, 0), (0, 0), (0, 1), (1, 1), (0, 3), (0, 2)])
+            .unwrap();
         let texts: Vec<Option<&str>> = gathered.as_string::<i32>().iter().collect();
         assert_eq!(
             texts,
             vec![Some("b"), Some("a"), None, Some("x"), None, Some("b")]
         );
         let plain = StringArray::from(vec!["p"]);
-        assert!(gather_text(&[&plain], &[(0, 0)]).is_err());
+        assert!(DictionaryTexts::new(&[&plain]).is_err());
     }
 }

@@ -189,14 +189,14 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     phase("read the touched clusters and encoded keys");
     let order = order::sorted_by_key(&keys_of_batches)?;
     phase("sorted");
-    let changes = Arc::new(Changes {
-        schema: input_schema.clone(),
-        order,
+    let changes = Arc::new(Changes::new(
+        input_schema.clone(),
         batches,
-        keys: keys_of_batches,
-    });
+        keys_of_batches,
+        order,
+    )?);
     let starts = clusters::cluster_starts(&firsts, changes.len(), |i| changes.key(i));
-    let same_key = |i: usize| changes.key(i) == changes.key(i - 1);
+    let same_key = |i: usize| order::compare_keys(changes.key(i), changes.key(i - 1)).is_eq();
     let pieces = clusters::pieces(&starts, changes.len(), same_key, cluster_rows());
 
     // The plugin gets the changes piece by piece; the state gets them too,

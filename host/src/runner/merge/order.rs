@@ -45,6 +45,12 @@ fn inline_order(x: [u64; 2], y: [u64; 2]) -> Option<std::cmp::Ordering> {
     (lx <= inline || ly <= inline).then(|| lx.cmp(&ly))
 }
 
+/// Compares two keys as their encodings' bytes, short ones without a
+/// `memcmp` call (which was 8% of a large merge in `perf`).
+pub fn compare_keys(a: Row<'_>, b: Row<'_>) -> std::cmp::Ordering {
+    inline_order(inline_key(a), inline_key(b)).unwrap_or_else(|| a.cmp(&b))
+}
+
 /// (batch, row) of every row of `keys`, sorted by key; rows with equal
 /// keys keep their order (batch, then row), as a stable sort would.
 pub fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(u32, u32)>, FlowFailure> {
@@ -136,6 +142,11 @@ mod tests {
             ),
         ];
         assert_eq!(sorted_by_key(&keys).unwrap(), expected(&keys));
+        for x in keys.iter().flat_map(|k| k.iter()) {
+            for y in keys.iter().flat_map(|k| k.iter()) {
+                assert_eq!(super::compare_keys(x, y), x.cmp(&y));
+            }
+        }
     }
 
     #[test]
