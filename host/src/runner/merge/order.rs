@@ -51,21 +51,26 @@ pub fn compare_keys(a: Row<'_>, b: Row<'_>) -> std::cmp::Ordering {
     inline_order(inline_key(a), inline_key(b)).unwrap_or_else(|| a.cmp(&b))
 }
 
+/// A key's inline part and its (batch, row).
+type Entry = ([u64; 2], u32, u32);
+
+/// From this many keys on, a sort uses two threads.
+const PARALLEL_SORT_ROWS: usize = 1 << 20;
+
 /// (batch, row) of every row of `keys`, sorted by key; rows with equal
 /// keys keep their order (batch, then row), as a stable sort would.
 pub fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(u32, u32)>, FlowFailure> {
     let narrow = |n: usize| {
         u32::try_from(n).map_err(|_| FlowFailure::new("a merge of more than 2^32 batches or rows"))
     };
-    let mut order: Vec<([u64; 2], u32, u32)> =
-        Vec::with_capacity(keys.iter().map(Rows::num_rows).sum());
+    let mut order: Vec<Entry> = Vec::with_capacity(keys.iter().map(Rows::num_rows).sum());
     for (b, rows) in keys.iter().enumerate() {
         let b = narrow(b)?;
         for (r, row) in rows.iter().enumerate() {
             order.push((inline_key(row), b, narrow(r)?));
         }
     }
-    order.sort_unstable_by(|x, y| {
+    let compare = |x: &Entry, y: &Entry| {
         inline_order(x.0, y.0)
             .unwrap_or_else(|| {
                 keys[x.1 as usize]
@@ -73,8 +78,34 @@ pub fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(u32, u32)>, FlowFailure> {
                     .cmp(&keys[y.1 as usize].row(y.2 as usize))
             })
             .then_with(|| (x.1, x.2).cmp(&(y.1, y.2)))
+    };
+    // Large sorts use two cores: each half sorted on its own thread, then
+    // merged. No two entries compare equal (positions break ties), so the
+    // result is the one a single sort gives.
+    if order.len() < PARALLEL_SORT_ROWS {
+        order.sort_unstable_by(compare);
+        return Ok(order.into_iter().map(|(_, b, r)| (b, r)).collect());
+    }
+    let middle = order.len() / 2;
+    let (low, high) = order.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        scope.spawn(|| low.sort_unstable_by(compare));
+        high.sort_unstable_by(compare);
     });
-    Ok(order.into_iter().map(|(_, b, r)| (b, r)).collect())
+    let (low, high) = order.split_at(middle);
+    let mut merged = Vec::with_capacity(order.len());
+    let (mut i, mut j) = (0, 0);
+    while i < low.len() && j < high.len() {
+        if compare(&low[i], &high[j]).is_le() {
+            merged.push((low[i].1, low[i].2));
+            i += 1;
+        } else {
+            merged.push((high[j].1, high[j].2));
+            j += 1;
+        }
+    }
+    merged.extend(low[i..].iter().chain(&high[j..]).map(|e| (e.1, e.2)));
+    Ok(merged)
 }
 
 #[cfg(test)]
@@ -147,6 +178,25 @@ mod tests {
                 assert_eq!(super::compare_keys(x, y), x.cmp(&y));
             }
         }
+    }
+
+    #[test]
+    fn large_sorts_on_two_threads_match_a_stable_sort() {
+        let converter = RowConverter::new(vec![SortField::new(DataType::Int64)]).unwrap();
+        let mut seed = 11u64;
+        let keys: Vec<Rows> = (0..3)
+            .map(|_| {
+                let values: Vec<i64> = (0..(super::PARALLEL_SORT_ROWS / 2 + 7))
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        (seed >> 40) as i64 % 50_000
+                    })
+                    .collect();
+                let column: ArrayRef = Arc::new(Int64Array::from(values));
+                converter.convert_columns(&[column]).unwrap()
+            })
+            .collect();
+        assert_eq!(sorted_by_key(&keys).unwrap(), expected(&keys));
     }
 
     #[test]
