@@ -60,7 +60,16 @@ pub fn decode_schema(bytes: &[u8]) -> Result<SchemaRef, IpcError> {
 /// is given, the batch's schema must equal it (field names, types,
 /// nullability; metadata is ignored).
 pub fn decode_batch(bytes: &[u8], expected: Option<&Schema>) -> Result<RecordBatch, IpcError> {
-    let (schema, mut batches) = decode_all(bytes)?;
+    let (schema, batches) = decode_all(bytes)?;
+    the_batch(&schema, batches, expected)
+}
+
+/// The one batch of a decoded stream, its schema checked against `expected`.
+fn the_batch(
+    schema: &Schema,
+    mut batches: Vec<RecordBatch>,
+    expected: Option<&Schema>,
+) -> Result<RecordBatch, IpcError> {
     if batches.len() != 1 {
         return Err(IpcError::BatchCount {
             expected: 1,
@@ -68,11 +77,11 @@ pub fn decode_batch(bytes: &[u8], expected: Option<&Schema>) -> Result<RecordBat
         });
     }
     if let Some(expected) = expected
-        && !same_fields(expected, &schema)
+        && !same_fields(expected, schema)
     {
         return Err(IpcError::SchemaMismatch {
             expected: describe_schema(expected),
-            actual: describe_schema(&schema),
+            actual: describe_schema(schema),
         });
     }
     Ok(batches.remove(0))
@@ -102,21 +111,7 @@ pub fn decode_batch_owned(
     let schema = decoder
         .schema()
         .ok_or_else(|| ArrowError::IpcError("the stream has no schema".to_string()))?;
-    if batches.len() != 1 {
-        return Err(IpcError::BatchCount {
-            expected: 1,
-            found: batches.len(),
-        });
-    }
-    if let Some(expected) = expected
-        && !same_fields(expected, &schema)
-    {
-        return Err(IpcError::SchemaMismatch {
-            expected: describe_schema(expected),
-            actual: describe_schema(&schema),
-        });
-    }
-    Ok(batches.remove(0))
+    the_batch(&schema, batches, expected)
 }
 
 /// True when both schemas have the same fields (names, types, nullability).

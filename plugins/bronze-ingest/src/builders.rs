@@ -114,17 +114,14 @@ impl ColumnBuilder {
     /// column takes no strings or the text is no such value.
     pub fn append_json_str(&mut self, text: &str) -> bool {
         match self {
-            ColumnBuilder::String(b) => {
-                b.append_value(text);
-                true
-            }
-            ColumnBuilder::Date(b) => put(b, values::parse_date(text)),
-            ColumnBuilder::Timestamp(b) => put(b, values::parse_timestamp(text)),
-            ColumnBuilder::Decimal(b, p, s) => put(b, values::parse_decimal(text, *p, *s)),
-            builder => {
-                builder.append_null();
+            ColumnBuilder::Int32(_)
+            | ColumnBuilder::Int64(_)
+            | ColumnBuilder::Float64(_)
+            | ColumnBuilder::Boolean(_) => {
+                self.append_null();
                 false
             }
+            _ => self.append_text(text),
         }
     }
 
