@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
 use parquet::arrow::async_reader::ParquetRecordBatchStream;
@@ -43,40 +43,6 @@ pub async fn stream_files(
         }
     }
     Ok(rows)
-}
-
-/// Every row of `file`, as batches in file order.
-pub async fn read_file(
-    store: &Arc<dyn ObjectStore>,
-    root: &Path,
-    file: &DataFile,
-) -> Result<Vec<RecordBatch>, StorageError> {
-    let stream = open_file(store, root, file, None, None).await?;
-    stream
-        .map(|batch| batch.map_err(|e| read_failed(file, e)))
-        .try_collect()
-        .await
-}
-
-/// Every row of `files`, in file order, decoding up to `at_once` files at
-/// the same time on the runtime's threads (Parquet decoding is CPU work).
-pub async fn read_files(
-    store: &Arc<dyn ObjectStore>,
-    root: &Path,
-    files: &[DataFile],
-    at_once: usize,
-) -> Result<Vec<RecordBatch>, StorageError> {
-    let reads = files.iter().cloned().map(|file| {
-        let (store, root) = (store.clone(), root.clone());
-        tokio::spawn(async move { read_file(&store, &root, &file).await })
-    });
-    let mut decoded = futures::stream::iter(reads).buffered(at_once.max(1));
-    let mut batches = Vec::new();
-    while let Some(read) = decoded.next().await {
-        let read = read.map_err(|e| StorageError::at(root.as_ref(), e))?;
-        batches.extend(read?);
-    }
-    Ok(batches)
 }
 
 /// The first row of `file`, only the named `columns` (reads one page of each).

@@ -66,7 +66,7 @@ const INLINE: usize = 16;
 
 /// A key's encoding for hashing and ordering. Short ones are two words and
 /// a length, so that hashing and comparing them is a few integer
-/// operations: Wasm's `memcmp` goes a byte at a time.
+/// operations rather than a `memcmp` call each.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Key<'a> {
     Inline([u64; 2], u8),

@@ -149,8 +149,8 @@ fn concat(arrays: &[ArrayRef]) -> Result<ArrayRef, Error> {
 const SCANNED_FILES: usize = 32;
 
 /// Whether two texts are equal, compared a word at a time from their ends:
-/// paths share long prefixes and differ near the end, and Wasm's `memcmp`
-/// goes a byte at a time.
+/// paths share long prefixes and differ near the end, where `==` (the
+/// SDK's `bcmp`) would start from the front.
 fn same_text(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {

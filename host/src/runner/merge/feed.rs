@@ -97,11 +97,7 @@ impl Changes {
         for (c, field) in self.schema.fields().iter().enumerate() {
             let arrays: Vec<&dyn Array> =
                 self.batches.iter().map(|b| b.column(c).as_ref()).collect();
-            let held = arrays.first().map(|a| a.data_type());
-            let column = if let Some(Some(texts)) = self.texts.get(c)
-                && held == Some(&compact_text())
-                && field.data_type() == &DataType::Utf8
-            {
+            let column = if let Some(Some(texts)) = self.texts.get(c) {
                 texts.gather(&arrays, &indices)?
             } else {
                 let column = interleave(&arrays, &indices).map_err(fail)?;
@@ -341,10 +337,9 @@ impl Feed<'_> {
                     break 'feed;
                 }
             }
-            let group_pieces = self.pieces[group].to_vec();
-            let (batch_tx, started) = self.start_group(&group_pieces);
+            let (batch_tx, started) = self.start_group(self.pieces[group.clone()].to_vec());
             running.push_back(started);
-            for piece in group_pieces {
+            for piece in &self.pieces[group] {
                 for from in piece.clone().step_by(BATCH_ROWS) {
                     let batch = match self
                         .changes
@@ -401,7 +396,7 @@ impl Feed<'_> {
 
     /// Starts a fresh plugin instance for the changes of `pieces`; returns
     /// where to send them.
-    fn start_group(&self, pieces: &[Range<usize>]) -> (mpsc::Sender<RecordBatch>, Running) {
+    fn start_group(&self, pieces: Vec<Range<usize>>) -> (mpsc::Sender<RecordBatch>, Running) {
         let (out_tx, emitted) = spawn_collector();
         let outputs = HashMap::from([(
             crate::sandbox::MAIN_OUTPUT.to_string(),
@@ -421,7 +416,7 @@ impl Feed<'_> {
         let running = Running {
             worker,
             emitted,
-            pieces: pieces.to_vec(),
+            pieces,
         };
         (batch_tx, running)
     }
