@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::clusters::KeyEncoder;
-use super::order::{compare_keys, sorted_by_key};
+use super::order::{Entry, compare_inlined, inline_key, sorted_entries};
 use super::{CLUSTER_ROWS_ENV, cluster_rows, group_rows};
 use crate::config::Location;
 use crate::runner::plan::PlannedTable;
@@ -479,9 +479,9 @@ struct GroupRows {
 
 impl GroupRows {
     /// Writes the rows as one table file per piece (more only past the
-    /// writer's file limit), each sorted by key; a row whose key the
-    /// instance was not given is refused (it would land outside the
-    /// clusters this run owns).
+    /// writer's file limit), each sorted by key; a row whose key lies
+    /// outside the instance's changes is refused (it would land in
+    /// clusters this run does not own).
     async fn write(
         self,
         writer: &mut TableWriter,
@@ -492,28 +492,45 @@ impl GroupRows {
             .iter()
             .map(|b| self.encoder.encode(b).map_err(FlowFailure::new))
             .collect::<Result<_, _>>()?;
-        let order = sorted_by_key(&keys)?;
+        let order = sorted_entries(&keys)?;
         let (Some(first), Some(last)) = (self.pieces.first(), self.pieces.last()) else {
             return Ok(Vec::new());
         };
-        let (mut given, end) = (first.start, last.end);
-        // Both sides sorted: one walk checks every key and finds its piece.
+        let changes = &self.changes;
+        let change = |i: usize| (inline_key(changes.key(i)), move || changes.key(i));
+        let emitted_keys = &keys;
+        let emitted =
+            |&(inline, b, r): &Entry| (inline, move || emitted_keys[b as usize].row(r as usize));
+        // Emitted rows sorted, so the first and the last tell whether all
+        // lie within the group's keys: a row outside would land in
+        // clusters this run does not own.
+        if let (Some(low), Some(high)) = (order.first(), order.last())
+            && (compare_inlined(emitted(low), change(first.start)).is_lt()
+                || compare_inlined(emitted(high), change(last.end - 1)).is_gt())
+        {
+            return Err(FlowFailure::new(
+                "the plugin emitted a row whose key is outside the changes it was given",
+            ));
+        }
+        // Each row goes to the last piece starting at or before its key.
+        let starts: Vec<[u64; 2]> = self
+            .pieces
+            .iter()
+            .map(|p| inline_key(changes.key(p.start)))
+            .collect();
         let mut per_piece: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.pieces.len()];
         let mut piece = 0;
-        for &(b, r) in &order {
-            let key = keys[b as usize].row(r as usize);
-            while given < end && compare_keys(self.changes.key(given), key).is_lt() {
-                given += 1;
-            }
-            if given == end || compare_keys(self.changes.key(given), key).is_ne() {
-                return Err(FlowFailure::new(format!(
-                    "the plugin emitted a row (batch {b}, row {r}) whose key is in none of the changes it was given"
-                )));
-            }
-            while self.pieces[piece].end <= given {
+        for entry in &order {
+            while let Some(next) = self.pieces.get(piece + 1)
+                && compare_inlined(
+                    (starts[piece + 1], || changes.key(next.start)),
+                    emitted(entry),
+                )
+                .is_le()
+            {
                 piece += 1;
             }
-            per_piece[piece].push((b as usize, r as usize));
+            per_piece[piece].push((entry.1 as usize, entry.2 as usize));
         }
         drop(keys);
         let sources: Vec<&RecordBatch> = self.emitted.iter().collect();

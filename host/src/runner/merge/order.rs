@@ -12,19 +12,25 @@ const INLINE: usize = 15;
 
 /// A key's first [`INLINE`] bytes, zero-padded, then its length (capped at
 /// 255), as two big-endian words.
-fn inline_key(row: Row<'_>) -> [u64; 2] {
+pub fn inline_key(row: Row<'_>) -> [u64; 2] {
     let bytes: &[u8] = row.as_ref();
-    let mut buf = [0u8; 16];
-    let n = bytes.len().min(INLINE);
-    buf[..n].copy_from_slice(&bytes[..n]);
-    buf[15] = u8::try_from(bytes.len()).unwrap_or(u8::MAX);
-    let (high, low) = buf.split_at(8);
-    let word = |b: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(b);
-        u64::from_be_bytes(w)
-    };
-    [word(high), word(low)]
+    let length = u64::from(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
+    let high = big_endian_word(bytes);
+    let low = big_endian_word(bytes.get(8..).unwrap_or_default());
+    [high, (low & !0xff) | length]
+}
+
+/// The first 8 bytes of `bytes` as a big-endian word, zero-padded. Built
+/// without a copy into a buffer: a variable-length copy is a `memcpy`
+/// call, which was most of a key comparison's time in `perf`.
+fn big_endian_word(bytes: &[u8]) -> u64 {
+    if let Some(head) = bytes.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
+    }
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |word, (i, &b)| word | u64::from(b) << (56 - 8 * i))
 }
 
 /// Orders two keys by their inline parts, `None` when only their full
@@ -48,11 +54,20 @@ fn inline_order(x: [u64; 2], y: [u64; 2]) -> Option<std::cmp::Ordering> {
 /// Compares two keys as their encodings' bytes, short ones without a
 /// `memcmp` call (which was 8% of a large merge in `perf`).
 pub fn compare_keys(a: Row<'_>, b: Row<'_>) -> std::cmp::Ordering {
-    inline_order(inline_key(a), inline_key(b)).unwrap_or_else(|| a.cmp(&b))
+    compare_inlined((inline_key(a), || a), (inline_key(b), || b))
+}
+
+/// Compares two keys by their inline parts, fetching their encodings only
+/// when those cannot decide.
+pub fn compare_inlined<'a, 'b>(
+    (x, x_row): ([u64; 2], impl FnOnce() -> Row<'a>),
+    (y, y_row): ([u64; 2], impl FnOnce() -> Row<'b>),
+) -> std::cmp::Ordering {
+    inline_order(x, y).unwrap_or_else(|| x_row().as_ref().cmp(y_row().as_ref()))
 }
 
 /// A key's inline part and its (batch, row).
-type Entry = ([u64; 2], u32, u32);
+pub type Entry = ([u64; 2], u32, u32);
 
 /// From this many keys on, a sort uses two threads.
 const PARALLEL_SORT_ROWS: usize = 1 << 20;
@@ -60,6 +75,16 @@ const PARALLEL_SORT_ROWS: usize = 1 << 20;
 /// (batch, row) of every row of `keys`, sorted by key; rows with equal
 /// keys keep their order (batch, then row), as a stable sort would.
 pub fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(u32, u32)>, FlowFailure> {
+    sort_entries(keys, |&(_, b, r)| (b, r))
+}
+
+/// Like [`sorted_by_key`], with each key's inline part kept, for walks
+/// that compare the sorted keys with others.
+pub fn sorted_entries(keys: &[Rows]) -> Result<Vec<Entry>, FlowFailure> {
+    sort_entries(keys, |&entry| entry)
+}
+
+fn sort_entries<T>(keys: &[Rows], out: impl Fn(&Entry) -> T) -> Result<Vec<T>, FlowFailure> {
     let narrow = |n: usize| {
         u32::try_from(n).map_err(|_| FlowFailure::new("a merge of more than 2^32 batches or rows"))
     };
@@ -71,20 +96,18 @@ pub fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(u32, u32)>, FlowFailure> {
         }
     }
     let compare = |x: &Entry, y: &Entry| {
-        inline_order(x.0, y.0)
-            .unwrap_or_else(|| {
-                keys[x.1 as usize]
-                    .row(x.2 as usize)
-                    .cmp(&keys[y.1 as usize].row(y.2 as usize))
-            })
-            .then_with(|| (x.1, x.2).cmp(&(y.1, y.2)))
+        compare_inlined(
+            (x.0, || keys[x.1 as usize].row(x.2 as usize)),
+            (y.0, || keys[y.1 as usize].row(y.2 as usize)),
+        )
+        .then_with(|| (x.1, x.2).cmp(&(y.1, y.2)))
     };
     // Large sorts use two cores: each half sorted on its own thread, then
     // merged. No two entries compare equal (positions break ties), so the
     // result is the one a single sort gives.
     if order.len() < PARALLEL_SORT_ROWS {
         order.sort_unstable_by(compare);
-        return Ok(order.into_iter().map(|(_, b, r)| (b, r)).collect());
+        return Ok(order.iter().map(out).collect());
     }
     let middle = order.len() / 2;
     let (low, high) = order.split_at_mut(middle);
@@ -97,14 +120,14 @@ pub fn sorted_by_key(keys: &[Rows]) -> Result<Vec<(u32, u32)>, FlowFailure> {
     let (mut i, mut j) = (0, 0);
     while i < low.len() && j < high.len() {
         if compare(&low[i], &high[j]).is_le() {
-            merged.push((low[i].1, low[i].2));
+            merged.push(out(&low[i]));
             i += 1;
         } else {
-            merged.push((high[j].1, high[j].2));
+            merged.push(out(&high[j]));
             j += 1;
         }
     }
-    merged.extend(low[i..].iter().chain(&high[j..]).map(|e| (e.1, e.2)));
+    merged.extend(low[i..].iter().chain(&high[j..]).map(out));
     Ok(merged)
 }
 
@@ -197,6 +220,37 @@ mod tests {
             })
             .collect();
         assert_eq!(sorted_by_key(&keys).unwrap(), expected(&keys));
+    }
+
+    #[test]
+    fn inline_keys_hold_the_first_bytes_then_the_length() {
+        // Encodings of 2, 3, 5, 9, 14, 18 and 34 bytes.
+        let int = |t: DataType, v: i64| -> ArrayRef {
+            arrow_cast::cast(&Int64Array::from(vec![v, -v, 0]), &t).unwrap()
+        };
+        let layouts = [
+            vec![DataType::Int8],
+            vec![DataType::Int16],
+            vec![DataType::Int32],
+            vec![DataType::Int64],
+            vec![DataType::Int64, DataType::Int32],
+            vec![DataType::Int64, DataType::Int64],
+            vec![DataType::Utf8],
+        ];
+        for types in layouts {
+            let converter =
+                RowConverter::new(types.iter().cloned().map(SortField::new).collect()).unwrap();
+            let columns: Vec<ArrayRef> = types.into_iter().map(|t| int(t, 97)).collect();
+            for row in converter.convert_columns(&columns).unwrap().iter() {
+                let bytes: &[u8] = row.as_ref();
+                let mut expected = [0u8; 16];
+                let n = bytes.len().min(super::INLINE);
+                expected[..n].copy_from_slice(&bytes[..n]);
+                expected[15] = u8::try_from(bytes.len()).unwrap_or(u8::MAX);
+                let [high, low] = super::inline_key(row);
+                assert_eq!([high.to_be_bytes(), low.to_be_bytes()].concat(), expected);
+            }
+        }
     }
 
     #[test]
