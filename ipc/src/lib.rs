@@ -38,10 +38,27 @@ pub fn encode_schema(schema: &Schema) -> Result<Vec<u8>, IpcError> {
 
 /// Encodes one batch as an IPC stream (schema message, batch, end marker).
 pub fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, IpcError> {
-    let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema())?;
+    let mut writer =
+        StreamWriter::try_new(Vec::with_capacity(encoded_size(batch)), &batch.schema())?;
     writer.write(batch)?;
     writer.finish()?;
     Ok(writer.into_inner()?)
+}
+
+/// About the bytes `batch` takes as an IPC stream. A buffer grown from
+/// empty doubles about twenty times for a large batch, each time copying
+/// what it holds into fresh pages: a tenth of a row-wise stage's time went
+/// to that. Messages and padding come on top of the data; if the guess
+/// falls short, the buffer grows once more.
+fn encoded_size(batch: &RecordBatch) -> usize {
+    const PER_COLUMN: usize = 512;
+    const MESSAGES: usize = 4096;
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) + PER_COLUMN)
+        .sum::<usize>()
+        + MESSAGES
 }
 
 /// Decodes an IPC stream that must hold a schema and no batch.
@@ -232,6 +249,25 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_size_guess_covers_whole_and_sliced_batches() {
+        let ids: Vec<Option<i64>> = (0..100_000).map(|i| (i % 7 != 0).then_some(i)).collect();
+        let names: Vec<String> = (0..100_000).map(|i| format!("name-{i}")).collect();
+        let batch = RecordBatch::try_new(
+            sample().schema(),
+            vec![
+                Arc::new(Int64Array::from(ids)),
+                Arc::new(StringArray::from(names)),
+            ],
+        )
+        .unwrap();
+        for batch in [sample(), batch.clone(), batch.slice(40_000, 1_000)] {
+            let bytes = encode_batch(&batch).unwrap();
+            assert!(super::encoded_size(&batch) >= bytes.len());
+            assert_eq!(decode_batch(&bytes, None).unwrap(), batch);
+        }
     }
 
     #[test]
