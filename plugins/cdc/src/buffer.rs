@@ -70,7 +70,12 @@ impl Collector {
         if len == 0 {
             return Ok(());
         }
-        if self.rows + len > MAX_ROWS {
+        // Row positions are u32; on wasm32 the sum itself can overflow.
+        let fits = self
+            .rows
+            .checked_add(len)
+            .is_some_and(|total| u32::try_from(total).is_ok());
+        if !fits {
             return Err(Error::data(format!(
                 "the input has more than {MAX_ROWS} rows"
             )));
