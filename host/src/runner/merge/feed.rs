@@ -493,42 +493,49 @@ impl GroupRows {
             .map(|b| self.encoder.encode(b).map_err(FlowFailure::new))
             .collect::<Result<_, _>>()?;
         let order = sorted_entries(&keys)?;
-        let (Some(first), Some(last)) = (self.pieces.first(), self.pieces.last()) else {
-            return Ok(Vec::new());
+        let outside = |b: u32, r: u32| {
+            FlowFailure::new(format!(
+                "the plugin emitted a row (batch {b}, row {r}) whose key is outside the changes it was given"
+            ))
         };
+        if self.pieces.is_empty() {
+            return match order.first() {
+                Some(&(_, b, r)) => Err(outside(b, r)),
+                None => Ok(Vec::new()),
+            };
+        }
         let changes = &self.changes;
         let change = |i: usize| (inline_key(changes.key(i)), move || changes.key(i));
         let emitted_keys = &keys;
         let emitted =
             |&(inline, b, r): &Entry| (inline, move || emitted_keys[b as usize].row(r as usize));
-        // Emitted rows sorted, so the first and the last tell whether all
-        // lie within the group's keys: a row outside would land in
-        // clusters this run does not own.
-        if let (Some(low), Some(high)) = (order.first(), order.last())
-            && (compare_inlined(emitted(low), change(first.start)).is_lt()
-                || compare_inlined(emitted(high), change(last.end - 1)).is_gt())
-        {
-            return Err(FlowFailure::new(
-                "the plugin emitted a row whose key is outside the changes it was given",
-            ));
-        }
-        // Each row goes to the last piece starting at or before its key.
-        let starts: Vec<[u64; 2]> = self
+        // Each piece's first and last keys: a row goes to the last piece
+        // starting at or before its key and must not lie past that piece's
+        // last key. Between two pieces may lie clusters this run does not
+        // rewrite; a row there would duplicate their keys.
+        let last_of = |p: &Range<usize>| p.end.saturating_sub(1).max(p.start);
+        let bounds: Vec<([u64; 2], [u64; 2])> = self
             .pieces
             .iter()
-            .map(|p| inline_key(changes.key(p.start)))
+            .map(|p| (change(p.start).0, change(last_of(p)).0))
             .collect();
         let mut per_piece: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.pieces.len()];
         let mut piece = 0;
         for entry in &order {
             while let Some(next) = self.pieces.get(piece + 1)
                 && compare_inlined(
-                    (starts[piece + 1], || changes.key(next.start)),
+                    (bounds[piece + 1].0, || changes.key(next.start)),
                     emitted(entry),
                 )
                 .is_le()
             {
                 piece += 1;
+            }
+            let (span, (low, high)) = (&self.pieces[piece], bounds[piece]);
+            let within = compare_inlined((low, || changes.key(span.start)), emitted(entry)).is_le()
+                && compare_inlined(emitted(entry), (high, || changes.key(last_of(span)))).is_le();
+            if !within {
+                return Err(outside(entry.1, entry.2));
             }
             per_piece[piece].push((entry.1 as usize, entry.2 as usize));
         }
@@ -583,5 +590,49 @@ mod tests {
         );
         let plain = StringArray::from(vec!["p"]);
         assert!(DictionaryTexts::new(&[&plain]).is_err());
+    }
+
+    #[tokio::test]
+    async fn rows_outside_the_given_changes_are_refused() {
+        use arrow_array::{Int64Array, RecordBatch};
+        use arrow_schema::{DataType, Field, Schema};
+
+        use super::{Changes, GroupRows, KeyEncoder};
+        use crate::config::Location;
+        use crate::runner::merge::order::sorted_by_key;
+        use crate::storage::delta::TableWriter;
+
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batch = |ids: Vec<i64>| {
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(ids))]).unwrap()
+        };
+        let encoder = Arc::new(KeyEncoder::new(&schema, &["id".to_string()]).unwrap());
+        // Two pieces, 10..=13 (12 not among them) and 20..=21; the keys
+        // between them may belong to a cluster this run does not rewrite.
+        let given = batch(vec![21, 10, 13, 11, 20]);
+        let keys = vec![encoder.encode(&given).unwrap()];
+        let order = sorted_by_key(&keys).unwrap();
+        let changes = Arc::new(Changes::new(schema.clone(), vec![given], keys, order).unwrap());
+        let dir = std::env::temp_dir().join(format!("lfhost-feed-{}", std::process::id()));
+        let location = Location::parse(dir.to_str().unwrap(), &dir).unwrap();
+        let cases = [
+            (vec![21, 10, 12, 20], true),
+            (vec![13, 11], true),
+            (vec![9, 10], false),
+            (vec![10, 15], false),
+            (vec![22], false),
+        ];
+        for (emitted, accepted) in cases {
+            let group = GroupRows {
+                encoder: encoder.clone(),
+                changes: changes.clone(),
+                pieces: vec![0..3, 3..5],
+                emitted: vec![batch(emitted.clone())],
+            };
+            let mut writer = TableWriter::new(&location, schema.clone()).unwrap();
+            let result = group.write(&mut writer, &|_| {}).await;
+            assert_eq!(result.is_ok(), accepted, "{emitted:?}: {result:?}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
