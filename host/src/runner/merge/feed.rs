@@ -505,7 +505,6 @@ impl GroupRows {
             };
         }
         let changes = &self.changes;
-        let change = |i: usize| (inline_key(changes.key(i)), move || changes.key(i));
         let emitted_keys = &keys;
         let emitted =
             |&(inline, b, r): &Entry| (inline, move || emitted_keys[b as usize].row(r as usize));
@@ -517,7 +516,10 @@ impl GroupRows {
         let bounds: Vec<([u64; 2], [u64; 2])> = self
             .pieces
             .iter()
-            .map(|p| (change(p.start).0, change(last_of(p)).0))
+            .map(|p| {
+                let key = |i: usize| inline_key(changes.key(i));
+                (key(p.start), key(last_of(p)))
+            })
             .collect();
         let mut per_piece: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.pieces.len()];
         let mut piece = 0;
