@@ -46,11 +46,15 @@ fn main() -> anyhow::Result<()> {
         batches.len()
     );
 
-    let native = native(&schema, &batches)?;
+    let (native, native_kept) = native(&schema, &batches)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let sandboxed = runtime.block_on(sandboxed(&wasm, &schema, batches))?;
+    let (sandboxed, sandboxed_kept) = runtime.block_on(sandboxed(&wasm, &schema, batches))?;
+    // The same work or no comparison: both must keep the same rows.
+    if sandboxed_kept != native_kept {
+        anyhow::bail!("the sandbox kept {sandboxed_kept} rows, native {native_kept}");
+    }
 
     let rate = |d: Duration| rows as f64 / d.as_secs_f64();
     println!("{:<22} {:>10} {:>16}", "evaluator", "seconds", "rows/s");
@@ -73,7 +77,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn native(schema: &SchemaRef, batches: &[RecordBatch]) -> anyhow::Result<Duration> {
+fn native(schema: &SchemaRef, batches: &[RecordBatch]) -> anyhow::Result<(Duration, usize)> {
     let engine = expectations::Expectations::plan(OPTIONS, schema.clone())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let started = Instant::now();
@@ -84,16 +88,16 @@ fn native(schema: &SchemaRef, batches: &[RecordBatch]) -> anyhow::Result<Duratio
     }
     let elapsed = started.elapsed();
     println!("native: kept {kept} rows");
-    Ok(elapsed)
+    Ok((elapsed, kept))
 }
 
 async fn sandboxed(
     wasm: &str,
     schema: &SchemaRef,
     batches: Vec<RecordBatch>,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<(Duration, usize)> {
     let (wasm, schema) = (wasm.to_string(), schema.clone());
-    tokio::task::spawn_blocking(move || -> anyhow::Result<Duration> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(Duration, usize)> {
         let sandbox = Sandbox::new()?;
         let plugin = sandbox.load(std::path::Path::new(&wasm), None)?;
         let inputs = vec![("bronze_orders".to_string(), schema)];
@@ -102,13 +106,15 @@ async fn sandboxed(
         let mut drains = Vec::new();
         for (name, schema) in outputs {
             let (sender, mut receiver) = tokio::sync::mpsc::channel::<RecordBatch>(4);
-            drains.push(tokio::runtime::Handle::current().spawn(async move {
+            let is_main = name == "main";
+            let drain = tokio::runtime::Handle::current().spawn(async move {
                 let mut rows = 0usize;
                 while let Some(batch) = receiver.recv().await {
                     rows += batch.num_rows();
                 }
                 rows
-            }));
+            });
+            drains.push((is_main, drain));
             sinks.insert(name, OutputSink { schema, sender });
         }
         let context = FlowContext {
@@ -123,12 +129,19 @@ async fn sandboxed(
         }
         let report = flow.finish()?;
         let elapsed = started.elapsed();
+        // `finish` closed the outputs: the drains have every row.
+        let mut kept = 0;
+        for (is_main, drain) in drains {
+            let rows = tokio::runtime::Handle::current().block_on(drain)?;
+            if is_main {
+                kept = rows;
+            }
+        }
         println!(
-            "wasm: kept {} rows",
+            "wasm: kept {kept} rows (counter rows_out: {})",
             report.counters.get("rows_out").unwrap_or(-1)
         );
-        drop(drains);
-        Ok(elapsed)
+        Ok((elapsed, kept))
     })
     .await?
 }

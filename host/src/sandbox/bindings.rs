@@ -12,6 +12,7 @@ wasmtime::component::bindgen!({
         "lfhost:plugin/host.emit": trappable,
         "lfhost:plugin/landing.read": trappable,
         "lfhost:plugin/columns.emit": trappable,
+        "lfhost:plugin/rows.emit-selected": trappable,
     },
 });
 

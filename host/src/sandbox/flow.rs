@@ -94,16 +94,25 @@ impl Flow {
             .map_err(stage_error)
     }
 
-    /// Pushes one batch of the input named `input`.
+    /// Pushes one batch of the input named `input`: the columns the plugin
+    /// asked for, while the host keeps the whole batch for `emit-selected`.
     pub fn push(&mut self, input: &str, batch: &RecordBatch) -> Result<(), PluginError> {
-        let bytes =
-            lfhost_ipc::encode_batch(batch).map_err(|e| PluginError::Internal(e.to_string()))?;
+        let state = self.instance.store.data_mut();
+        let bytes = match state.projection(input) {
+            Some(columns) => batch
+                .project(columns)
+                .map_err(|e| PluginError::Internal(format!("projecting `{input}`: {e}")))
+                .and_then(|b| encode(&b)),
+            None => encode(batch),
+        }?;
+        state.pushed = Some(batch.clone());
         let result = self
             .instance
             .bindings
             .lfhost_plugin_stage()
             .flow()
             .call_push(&mut self.instance.store, self.resource, input, &bytes);
+        self.instance.store.data_mut().pushed = None;
         result
             .map_err(|e| self.instance.stopped(e))?
             .map_err(stage_error)
@@ -128,6 +137,10 @@ impl Flow {
             bytes_out: state.bytes_out,
         })
     }
+}
+
+fn encode(batch: &RecordBatch) -> Result<Vec<u8>, PluginError> {
+    lfhost_ipc::encode_batch(batch).map_err(|e| PluginError::Internal(e.to_string()))
 }
 
 pub(super) fn encode_schemas(

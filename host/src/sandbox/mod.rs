@@ -10,6 +10,7 @@ mod flow;
 mod limits;
 mod linker;
 mod plugin;
+mod rows;
 mod state;
 
 use std::collections::HashMap;

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use arrow_schema::SchemaRef;
 use wasmtime::{Engine, Store};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::bindings::{Descriptor, RunContext, StagePluginPre};
 use super::flow::{Flow, Instance, encode_schemas, stage_error};
-use super::state::{FlowState, FrozenClock, MemoryCap, OutputSink};
-use super::{EpochTicker, Limits, PluginError, STDERR_CAPACITY, TICKS_PER_SECOND};
+use super::state::{FlowState, OutputSink};
+use super::{EpochTicker, Limits, PluginError, TICKS_PER_SECOND};
 
 /// A loaded plugin, ready to instantiate cheaply for each flow.
 pub struct Plugin {
@@ -93,6 +92,7 @@ impl Plugin {
         outputs: HashMap<String, OutputSink>,
     ) -> Result<Flow, PluginError> {
         let mut instance = self.instantiate(limits, &context.table, outputs)?;
+        instance.store.data_mut().inputs = inputs.to_vec();
         let inputs = encode_schemas(inputs)?;
         let wit_context = RunContext {
             run_id: context.run_id.clone(),
@@ -115,37 +115,10 @@ impl Plugin {
         table: &str,
         outputs: HashMap<String, OutputSink>,
     ) -> Result<Instance, PluginError> {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        // Sealed: see linker.rs. No preopened directory, no environment,
-        // no socket; these settings only make the refusals explicit.
-        let wasi = wasmtime_wasi::WasiCtx::builder()
-            .stderr(stderr.clone())
-            .wall_clock(FrozenClock)
-            .monotonic_clock(FrozenClock)
-            .insecure_random_seed(0)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }))
-            .build();
-        let state = FlowState {
-            wasi,
-            table: wasmtime::component::ResourceTable::new(),
-            memory: MemoryCap::new(limits.memory_bytes),
-            limits: limits.clone(),
-            runtime: tokio::runtime::Handle::try_current().map_err(|_| {
-                PluginError::Internal("plugins must run inside the tokio runtime".to_string())
-            })?,
-            plugin: self.name(),
-            flow_table: table.to_string(),
-            outputs,
-            landing: None,
-            counters: Default::default(),
-            rows_out: 0,
-            bytes_out: 0,
-            refusal: None,
-            stderr,
-        };
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            PluginError::Internal("plugins must run inside the tokio runtime".to_string())
+        })?;
+        let state = FlowState::new(limits, runtime, self.name(), table, outputs);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(limits.cpu_seconds.saturating_mul(TICKS_PER_SECOND).max(1));

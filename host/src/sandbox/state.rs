@@ -12,7 +12,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::Limits;
+use super::{Limits, STDERR_CAPACITY};
 
 /// The landing file an ingest flow may read, and nothing else.
 pub struct LandingGrant {
@@ -47,6 +47,57 @@ pub struct FlowState {
     /// output), kept because the plugin may swallow the error we return.
     pub refusal: Option<String>,
     pub stderr: MemoryOutputPipe,
+    /// The flow's inputs and their schemas, as `open` got them.
+    pub inputs: Vec<(String, SchemaRef)>,
+    /// Per input, the columns its pushes carry when the plugin asked for
+    /// fewer than all (`rows.project`).
+    pub projections: HashMap<String, Vec<usize>>,
+    /// The batch being pushed, whole: what `rows.emit-selected` selects from.
+    pub pushed: Option<RecordBatch>,
+}
+
+impl FlowState {
+    /// A fresh instance's state: the given limits and outputs, and WASI
+    /// sealed (see linker.rs): no preopened directory, no environment, no
+    /// socket; these settings only make the refusals explicit.
+    pub fn new(
+        limits: &Limits,
+        runtime: tokio::runtime::Handle,
+        plugin: String,
+        table: &str,
+        outputs: HashMap<String, OutputSink>,
+    ) -> FlowState {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = wasmtime_wasi::WasiCtx::builder()
+            .stderr(stderr.clone())
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .insecure_random_seed(0)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .build();
+        FlowState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap::new(limits.memory_bytes),
+            limits: limits.clone(),
+            runtime,
+            plugin,
+            flow_table: table.to_string(),
+            outputs,
+            landing: None,
+            counters: Default::default(),
+            rows_out: 0,
+            bytes_out: 0,
+            refusal: None,
+            stderr,
+            inputs: Vec::new(),
+            projections: HashMap::new(),
+            pushed: None,
+        }
+    }
 }
 
 impl WasiView for FlowState {

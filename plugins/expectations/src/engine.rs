@@ -86,6 +86,16 @@ pub struct Outcome {
     pub counts: Counts,
 }
 
+/// What one batch's evaluation decides, before any row is copied.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The rows that pass every `drop` expectation; `None` when all do.
+    pub keep: Option<BooleanArray>,
+    /// Per expectation, in declaration order: the rows that pass it.
+    pub passes: Vec<BooleanArray>,
+    pub counts: Counts,
+}
+
 /// A table's expectations, checked against its input schema.
 #[derive(Debug, Clone)]
 pub struct Expectations {
@@ -215,10 +225,18 @@ impl Expectations {
         &self.table_expectations
     }
 
-    /// Evaluates every expectation on every row of `batch`. A failing `fail`
+    /// Evaluates every expectation on every row of `batch` and returns the
+    /// rows to keep, the rows to quarantine and the counts. A failing `fail`
     /// expectation is an [`Error::InvalidData`] naming it, its expression
     /// and the first offending row.
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<Outcome, Error> {
+        let verdict = self.judge(batch)?;
+        self.outcome(batch, verdict)
+    }
+
+    /// What [`Expectations::evaluate`] decides, without building the rows:
+    /// a stage whose host holds the batch sends only this back.
+    pub fn judge(&self, batch: &RecordBatch) -> Result<Verdict, Error> {
         lfhost_plugin_sdk::check_batch_schema(&self.schema, batch)?;
         let len = batch.num_rows();
         let mut columns: Vec<Option<ArrayRef>> = vec![None; batch.num_columns()];
@@ -268,16 +286,6 @@ impl Expectations {
             }
         }
         let kept = keep.as_ref().map_or(len, BooleanArray::true_count);
-        let (main, quarantine) = match &keep {
-            None => (self.with_schema(batch.columns().to_vec())?, None),
-            Some(keep) => {
-                let main =
-                    arrow_select::filter::filter_record_batch(batch, keep).map_err(internal)?;
-                let main = self.with_schema(main.columns().to_vec())?;
-                let dropped = not(keep).map_err(internal)?;
-                (main, Some(self.quarantine(batch, &dropped, &passes)?))
-            }
-        };
         let passed: Vec<u64> = passes.iter().map(|p| p.true_count() as u64).collect();
         let counts = Counts {
             rows_in: len as u64,
@@ -286,10 +294,35 @@ impl Expectations {
             failed: passed.iter().map(|p| len as u64 - p).collect(),
             passed,
         };
+        Ok(Verdict {
+            keep,
+            passes,
+            counts,
+        })
+    }
+
+    /// The rows a verdict keeps and quarantines, built from `batch`.
+    pub(crate) fn outcome(&self, batch: &RecordBatch, verdict: Verdict) -> Result<Outcome, Error> {
+        let (main, quarantine) = match &verdict.keep {
+            None => (self.with_schema(batch.columns().to_vec())?, None),
+            Some(keep) => {
+                let main =
+                    arrow_select::filter::filter_record_batch(batch, keep).map_err(internal)?;
+                let main = self.with_schema(main.columns().to_vec())?;
+                let dropped = not(keep).map_err(internal)?;
+                let rows =
+                    arrow_select::filter::filter_record_batch(batch, &dropped).map_err(internal)?;
+                let mut columns = rows.columns().to_vec();
+                columns.push(self.failed_expectations(&dropped, &verdict.passes)?);
+                let quarantine = RecordBatch::try_new(self.quarantine_schema.clone(), columns)
+                    .map_err(internal)?;
+                (main, Some(quarantine))
+            }
+        };
         Ok(Outcome {
             main,
             quarantine,
-            counts,
+            counts: verdict.counts,
         })
     }
 
@@ -297,15 +330,13 @@ impl Expectations {
         RecordBatch::try_new(self.schema.clone(), columns).map_err(internal)
     }
 
-    /// The rows `dropped` selects, with the names of the `drop`
-    /// expectations each failed.
-    fn quarantine(
+    /// The `_failed_expectations` column of the rows `dropped` selects: per
+    /// row, the names of the `drop` expectations it failed.
+    pub fn failed_expectations(
         &self,
-        batch: &RecordBatch,
         dropped: &BooleanArray,
         passes: &[BooleanArray],
-    ) -> Result<RecordBatch, Error> {
-        let rows = arrow_select::filter::filter_record_batch(batch, dropped).map_err(internal)?;
+    ) -> Result<ArrayRef, Error> {
         let mut failed_by: Vec<(String, BooleanArray)> = Vec::new();
         for (e, pass) in self.expectations.iter().zip(passes) {
             if e.action == Action::Drop {
@@ -318,10 +349,11 @@ impl Expectations {
                 failed_by.push((render::json_string(&e.name), pass));
             }
         }
+        let rows = dropped.true_count();
         // Row by row: each dropped row gets its own list of names.
-        let mut names = StringBuilder::with_capacity(rows.num_rows(), rows.num_rows() * 24);
+        let mut names = StringBuilder::with_capacity(rows, rows * 24);
         let mut list = String::new();
-        for row in 0..rows.num_rows() {
+        for row in 0..rows {
             list.clear();
             list.push('[');
             for (name, pass) in &failed_by {
@@ -335,9 +367,24 @@ impl Expectations {
             list.push(']');
             names.append_value(&list);
         }
-        let mut columns = rows.columns().to_vec();
-        columns.push(Arc::new(names.finish()));
-        RecordBatch::try_new(self.quarantine_schema.clone(), columns).map_err(internal)
+        Ok(Arc::new(names.finish()))
+    }
+
+    /// The input columns the expectations and table rules read, in schema
+    /// order.
+    pub fn read_columns(&self) -> Vec<usize> {
+        let mut columns = Vec::new();
+        for e in &self.expectations {
+            e.typed.columns(&mut columns);
+        }
+        for t in &self.table_expectations {
+            if let Rule::Unique(keys) = &t.rule {
+                columns.extend(keys);
+            }
+        }
+        columns.sort_unstable();
+        columns.dedup();
+        columns
     }
 }
 

@@ -48,13 +48,16 @@ mod table_rules;
 #[cfg(test)]
 mod tests;
 
-use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use std::sync::Arc;
+
+use arrow_array::{BooleanArray, RecordBatch};
+use arrow_buffer::BooleanBuffer;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lfhost_plugin_sdk::{Descriptor, Error, MAIN_OUTPUT, RunContext, Stage, StageKind};
 
 pub use engine::{
     Counts, Expectation, Expectations, FAILED_EXPECTATIONS, Outcome, QUARANTINE_OUTPUT,
-    TableExpectation,
+    TableExpectation, Verdict,
 };
 pub use options::{Action, ExpectationOption, Options, TableExpectationOption};
 pub use predicate::{Predicate, plan_predicate};
@@ -115,6 +118,20 @@ impl Stage for ExpectationsStage {
     ) -> Result<Self, Error> {
         let (name, schema) = lfhost_plugin_sdk::one_input("expectations", inputs)?;
         let expectations = Expectations::plan(options, schema.clone())?;
+        let expectations = match reads_only(&expectations) {
+            Some(columns) => {
+                let names: Vec<String> = columns
+                    .iter()
+                    .map(|i| schema.field(*i).name().clone())
+                    .collect();
+                lfhost_plugin_sdk::project(name, &names)?;
+                let projected = schema.project(&columns).map_err(|e| {
+                    Error::internal(format!("cannot project the input's schema: {e}"))
+                })?;
+                Expectations::plan(options, Arc::new(projected))?
+            }
+            None => expectations,
+        };
         Ok(ExpectationsStage {
             input: name.clone(),
             run: Run::new(expectations)?,
@@ -128,14 +145,37 @@ impl Stage for ExpectationsStage {
                 self.input
             )));
         }
-        let outcome = self.run.push(&batch)?;
-        if outcome.main.num_rows() > 0 {
-            lfhost_plugin_sdk::emit(MAIN_OUTPUT, &outcome.main)?;
+        let verdict = self.run.judge(&batch)?;
+        // The host holds the batch's rows: only which ones go where crosses back.
+        match &verdict.keep {
+            None if batch.num_rows() > 0 => {
+                let all = BooleanArray::from(BooleanBuffer::new_set(batch.num_rows()));
+                lfhost_plugin_sdk::emit_selected(MAIN_OUTPUT, &all, None)?;
+            }
+            None => {}
+            Some(keep) => {
+                if verdict.counts.rows_out > 0 {
+                    lfhost_plugin_sdk::emit_selected(MAIN_OUTPUT, keep, None)?;
+                }
+                let dropped =
+                    arrow_arith::boolean::not(keep).map_err(|e| Error::internal(e.to_string()))?;
+                let failed = self
+                    .run
+                    .expectations()
+                    .failed_expectations(&dropped, &verdict.passes)?;
+                let extra = RecordBatch::try_new(
+                    Arc::new(Schema::new(vec![Field::new(
+                        FAILED_EXPECTATIONS,
+                        DataType::Utf8,
+                        true,
+                    )])),
+                    vec![failed],
+                )
+                .map_err(|e| Error::internal(e.to_string()))?;
+                lfhost_plugin_sdk::emit_selected(QUARANTINE_OUTPUT, &dropped, Some(&extra))?;
+            }
         }
-        if let Some(quarantine) = &outcome.quarantine {
-            lfhost_plugin_sdk::emit(QUARANTINE_OUTPUT, quarantine)?;
-        }
-        for (name, delta) in counter_deltas(&self.run, &outcome.counts) {
+        for (name, delta) in counter_deltas(&self.run, &verdict.counts) {
             if delta != 0 {
                 lfhost_plugin_sdk::add_counter(&name, delta);
             }
@@ -156,6 +196,22 @@ impl Stage for ExpectationsStage {
             None => Ok(()),
         }
     }
+}
+
+/// The input columns the flow needs pushed, when that is fewer than all:
+/// the columns its expressions and table rules read. A `fail` expectation
+/// quotes the whole offending row, so then it reads every column.
+fn reads_only(expectations: &Expectations) -> Option<Vec<usize>> {
+    if expectations
+        .expectations()
+        .iter()
+        .any(|e| e.action == Action::Fail)
+    {
+        return None;
+    }
+    let columns = expectations.read_columns();
+    let all = expectations.schema().fields().len();
+    (!columns.is_empty() && columns.len() < all).then_some(columns)
 }
 
 /// The counters one batch adds.

@@ -4,7 +4,7 @@
 use arrow_array::RecordBatch;
 use lfhost_plugin_sdk::Error;
 
-use crate::engine::{Counts, Expectations, Outcome, internal};
+use crate::engine::{Counts, Expectations, Outcome, Verdict, internal};
 use crate::options::Action;
 use crate::table_rules::{self, Rule};
 
@@ -54,14 +54,20 @@ impl Run {
         &self.expectations
     }
 
-    /// Evaluates one batch and adds it to the run's totals.
+    /// Evaluates one batch, adds it to the run's totals and builds its rows.
     pub fn push(&mut self, batch: &RecordBatch) -> Result<Outcome, Error> {
-        let outcome = self.expectations.evaluate(batch)?;
+        let verdict = self.judge(batch)?;
+        self.expectations.outcome(batch, verdict)
+    }
+
+    /// Evaluates one batch and adds it to the run's totals, building no rows.
+    pub fn judge(&mut self, batch: &RecordBatch) -> Result<Verdict, Error> {
+        let verdict = self.expectations.judge(batch)?;
         for tracker in self.trackers.iter_mut().flatten() {
             tracker.add(batch).map_err(internal)?;
         }
-        self.totals.add(&outcome.counts);
-        Ok(outcome)
+        self.totals.add(&verdict.counts);
+        Ok(verdict)
     }
 
     pub fn totals(&self) -> &Counts {

@@ -57,7 +57,7 @@ mod memcmp;
 mod options;
 mod transform;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, BooleanArray, RecordBatch};
 use arrow_schema::SchemaRef;
 
 pub use adapter::FlowAdapter;
@@ -234,6 +234,37 @@ pub fn check_batch_schema(
 pub fn emit(output: &str, batch: &RecordBatch) -> Result<(), Error> {
     let bytes = lfhost_ipc::encode_batch(batch)?;
     bindings::lfhost::plugin::host::emit(output, &bytes).map_err(Error::Internal)
+}
+
+/// Asks the host to push only `columns` of `input`, in its schema's order,
+/// from the next batch on (all of them again when `columns` is empty). Rows
+/// emitted with [`emit_selected`] still carry every column.
+pub fn project(input: &str, columns: &[String]) -> Result<(), Error> {
+    bindings::lfhost::plugin::rows::project(input, columns).map_err(Error::Internal)
+}
+
+/// Emits to `output` the rows of the batch being pushed where `selection`
+/// is true (a null is false), with every input column the host holds for
+/// them, then the columns of `extra` (one row per selected row). Only rows'
+/// positions cross the boundary, not their values.
+pub fn emit_selected(
+    output: &str,
+    selection: &BooleanArray,
+    extra: Option<&RecordBatch>,
+) -> Result<(), Error> {
+    let bits = match selection.nulls() {
+        Some(valid) => selection.values() & valid.inner(),
+        None => selection.values().clone(),
+    };
+    // `sliced` starts the bitmap at bit 0, which is what the host reads.
+    let bytes = bits.sliced();
+    let bytes = bytes
+        .as_slice()
+        .get(..bits.len().div_ceil(8))
+        .ok_or_else(|| Error::internal("a selection's bitmap is shorter than its rows"))?;
+    let extra = extra.map(lfhost_ipc::encode_batch).transpose()?;
+    bindings::lfhost::plugin::rows::emit_selected(output, bytes, extra.as_deref())
+        .map_err(Error::Internal)
 }
 
 /// Up to `len` bytes at `offset` of the landing file being ingested.

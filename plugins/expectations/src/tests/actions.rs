@@ -365,3 +365,46 @@ fn large_batches_are_evaluated_whole() {
     assert_eq!(out.main.num_rows(), expected);
     assert_eq!(out.quarantine.unwrap().num_rows(), n as usize - expected);
 }
+
+#[test]
+fn a_flow_reads_only_the_columns_its_rules_read_unless_one_fails_the_flow() {
+    let mut columns = xy().columns().to_vec();
+    columns.push(Arc::new(Int64Array::from(vec![7, 8, 9, 10])));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("x", DataType::Int64, true),
+        Field::new("y", DataType::Utf8, true),
+        Field::new("z", DataType::Int64, true),
+    ]));
+    let whole = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let options = json!({
+        "expectations": [{"name": "pos", "expr": "x > 0", "action": "drop"}],
+        "table_expectations": [{"name": "u", "rule": "unique(y)"}],
+    });
+    let e = plan(options.clone(), schema.clone()).unwrap();
+    assert_eq!(crate::reads_only(&e), Some(vec![0, 1]));
+    let failing = json!({"expectations": [{"name": "pos", "expr": "x > 0", "action": "fail"}]});
+    assert_eq!(
+        crate::reads_only(&plan(failing, schema.clone()).unwrap()),
+        None
+    );
+    let every = json!({"expectations": [{"name": "all", "expr": "x + z > 0 OR y = 'a'"}]});
+    assert_eq!(
+        crate::reads_only(&plan(every, schema.clone()).unwrap()),
+        None
+    );
+
+    // The projected flow decides what the whole one does.
+    let projected = plan(options, Arc::new(schema.project(&[0, 1]).unwrap())).unwrap();
+    let verdict = projected.judge(&whole.project(&[0, 1]).unwrap()).unwrap();
+    let outcome = e.evaluate(&whole).unwrap();
+    assert_eq!(verdict.counts, outcome.counts);
+    let keep = verdict.keep.clone().unwrap();
+    let main = arrow_select::filter::filter_record_batch(&whole, &keep).unwrap();
+    assert_eq!(main, outcome.main);
+    let dropped = arrow_arith::boolean::not(&keep).unwrap();
+    let failed = projected
+        .failed_expectations(&dropped, &verdict.passes)
+        .unwrap();
+    let quarantine = outcome.quarantine.unwrap();
+    assert_eq!(&failed, quarantine.column(3));
+}

@@ -1,0 +1,320 @@
+//! The `rows` interface: a row-wise stage answers with which rows of the
+//! pushed batch to keep, and the host, which still holds that batch, builds
+//! the output. The rows cross the boundary once instead of twice, and only
+//! the columns the stage reads cross at all.
+
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow_buffer::{BooleanBuffer, Buffer};
+use arrow_schema::{Field, SchemaRef};
+
+use super::bindings::lfhost::plugin::rows::Host;
+use super::state::FlowState;
+
+impl Host for FlowState {
+    fn project(&mut self, input: String, columns: Vec<String>) -> Result<(), String> {
+        let schema = self.input_schema(&input)?;
+        if columns.is_empty() {
+            self.projections.remove(&input);
+            return Ok(());
+        }
+        let mut indices = columns
+            .iter()
+            .map(|c| {
+                schema
+                    .index_of(c)
+                    .map_err(|_| format!("input `{input}` has no column `{c}`"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        indices.sort_unstable();
+        indices.dedup();
+        self.projections.insert(input, indices);
+        Ok(())
+    }
+
+    fn emit_selected(
+        &mut self,
+        output: String,
+        selection: Vec<u8>,
+        extra: Option<Vec<u8>>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let accepted = self.accept_selected(&output, selection, extra);
+        self.trap_on_refusal(accepted)
+    }
+}
+
+impl FlowState {
+    fn input_schema(&self, input: &str) -> Result<SchemaRef, String> {
+        match self.inputs.iter().find(|(name, _)| name == input) {
+            Some((_, schema)) => Ok(schema.clone()),
+            None => {
+                let known: Vec<&str> = self.inputs.iter().map(|(n, _)| n.as_str()).collect();
+                Err(format!(
+                    "asked for columns of unknown input `{input}` (inputs: {})",
+                    known.join(", ")
+                ))
+            }
+        }
+    }
+
+    /// The columns of `input` that pushes carry, when not all of them.
+    pub(super) fn projection(&self, input: &str) -> Option<&[usize]> {
+        self.projections.get(input).map(Vec::as_slice)
+    }
+
+    fn accept_selected(
+        &mut self,
+        output: &str,
+        selection: Vec<u8>,
+        extra: Option<Vec<u8>>,
+    ) -> Result<(), String> {
+        let pushed = self
+            .pushed
+            .clone()
+            .ok_or_else(|| "emitted selected rows outside a push".to_string())?;
+        let rows = pushed.num_rows();
+        if selection.len() != rows.div_ceil(8) {
+            return Err(format!(
+                "emitted a selection of {} byte(s) for a batch of {rows} rows (expected {})",
+                selection.len(),
+                rows.div_ceil(8)
+            ));
+        }
+        let schema = self.sink_schema(output)?;
+        let extra = match extra {
+            Some(bytes) => {
+                self.check_batch_size(bytes.len())?;
+                let batch = lfhost_ipc::decode_batch_owned(bytes, None)
+                    .map_err(|e| format!("emitted invalid extra columns on `{output}`: {e}"))?;
+                Some(batch)
+            }
+            None => None,
+        };
+        let keep = BooleanArray::new(
+            BooleanBuffer::new(Buffer::from_vec(selection), 0, rows),
+            None,
+        );
+        let kept = arrow_select::filter::filter_record_batch(&pushed, &keep)
+            .map_err(|e| format!("selecting rows for `{output}` failed: {e}"))?;
+        let mut fields: Vec<&Field> = pushed
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(AsRef::as_ref)
+            .collect();
+        let mut columns: Vec<ArrayRef> = kept.columns().to_vec();
+        let extra_schema = extra.as_ref().map(RecordBatch::schema);
+        if let (Some(extra), Some(extra_schema)) = (&extra, &extra_schema) {
+            if extra.num_rows() != kept.num_rows() {
+                return Err(format!(
+                    "emitted {} row(s) of extra columns for {} selected row(s) on `{output}`",
+                    extra.num_rows(),
+                    kept.num_rows()
+                ));
+            }
+            fields.extend(extra_schema.fields().iter().map(AsRef::as_ref));
+            columns.extend(extra.columns().iter().cloned());
+        }
+        check_fields(output, &schema, &fields)?;
+        let batch = RecordBatch::try_new(schema, columns)
+            .map_err(|e| format!("emitted selected rows that do not fit `{output}`: {e}"))?;
+        let bytes = batch.get_array_memory_size();
+        self.check_batch_size(bytes)?;
+        self.accept_batch(output, batch, bytes)
+    }
+}
+
+/// The selected rows' columns must be the output's, by name and type, in
+/// order (nullability is checked on the values when the batch is built).
+fn check_fields(output: &str, schema: &SchemaRef, fields: &[&Field]) -> Result<(), String> {
+    let same = fields.len() == schema.fields().len()
+        && fields
+            .iter()
+            .zip(schema.fields().iter())
+            .all(|(got, want)| got.name() == want.name() && got.data_type() == want.data_type());
+    if same {
+        return Ok(());
+    }
+    let listed = |fields: &mut dyn Iterator<Item = &Field>| {
+        fields
+            .map(|f| format!("{} {}", f.name(), f.data_type()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(format!(
+        "emitted selected rows with columns ({}) where `{output}` has ({})",
+        listed(&mut fields.iter().copied()),
+        listed(&mut schema.fields().iter().map(AsRef::as_ref))
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use arrow_array::{Int64Array, StringArray};
+    use arrow_schema::{DataType, Schema};
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::sandbox::{Limits, OutputSink};
+
+    fn input_schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]))
+    }
+
+    fn with_reason(fields: &SchemaRef) -> SchemaRef {
+        let mut fields: Vec<Field> = fields.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new("reason", DataType::Utf8, true));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// A flow state with input `in` (ten rows being pushed), output `main`
+    /// in the input's schema and `bad` with an extra `reason` column.
+    fn state(runtime: &tokio::runtime::Runtime) -> (FlowState, [mpsc::Receiver<RecordBatch>; 2]) {
+        let (sender, receiver) = mpsc::channel(8);
+        let (bad_sender, bad_receiver) = mpsc::channel(8);
+        let schema = input_schema();
+        let outputs = HashMap::from([
+            (
+                "main".to_string(),
+                OutputSink {
+                    schema: schema.clone(),
+                    sender,
+                },
+            ),
+            (
+                "bad".to_string(),
+                OutputSink {
+                    schema: with_reason(&schema),
+                    sender: bad_sender,
+                },
+            ),
+        ]);
+        let mut state = FlowState::new(
+            &Limits::default(),
+            runtime.handle().clone(),
+            "test".into(),
+            "t",
+            outputs,
+        );
+        state.inputs = vec![("in".to_string(), schema.clone())];
+        let names: Vec<String> = (0..10).map(|i| format!("n{i}")).collect();
+        state.pushed = Some(
+            RecordBatch::try_new(
+                schema,
+                vec![
+                    Arc::new(Int64Array::from_iter_values(0..10)),
+                    Arc::new(StringArray::from(names)),
+                ],
+            )
+            .unwrap(),
+        );
+        (state, [receiver, bad_receiver])
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn projections_name_known_columns_and_keep_schema_order() {
+        let runtime = runtime();
+        let (mut state, _) = state(&runtime);
+        state
+            .project("in".into(), vec!["name".into(), "id".into(), "name".into()])
+            .unwrap();
+        assert_eq!(state.projection("in"), Some(&[0, 1][..]));
+        let err = state.project("in".into(), vec!["nope".into()]).unwrap_err();
+        assert!(err.contains("no column `nope`"), "{err}");
+        let err = state
+            .project("other".into(), vec!["id".into()])
+            .unwrap_err();
+        assert!(err.contains("unknown input `other` (inputs: in)"), "{err}");
+        state.project("in".into(), vec![]).unwrap();
+        assert_eq!(state.projection("in"), None);
+    }
+
+    #[test]
+    fn selected_rows_carry_every_column() {
+        let runtime = runtime();
+        let (mut state, [mut receiver, _]) = state(&runtime);
+        // Rows 0, 3 and 9.
+        state
+            .accept_selected("main", vec![0b0000_1001, 0b10], None)
+            .unwrap();
+        let batch = receiver.try_recv().unwrap();
+        let ids: Vec<i64> = batch
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec();
+        assert_eq!(ids, [0, 3, 9]);
+        assert_eq!(batch.column(1).as_string::<i32>().value(2), "n9");
+        assert_eq!(state.rows_out, 3);
+    }
+
+    #[test]
+    fn extra_columns_follow_the_selected_rows() {
+        let runtime = runtime();
+        let (mut state, [_, mut bad]) = state(&runtime);
+        let reasons = |n: usize| {
+            let schema = Arc::new(Schema::new(vec![Field::new(
+                "reason",
+                DataType::Utf8,
+                true,
+            )]));
+            let values: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+            let batch =
+                RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(values))]).unwrap();
+            lfhost_ipc::encode_batch(&batch).unwrap()
+        };
+        state
+            .accept_selected("bad", vec![0b11, 0], Some(reasons(2)))
+            .unwrap();
+        let batch = bad.try_recv().unwrap();
+        assert_eq!(batch.num_columns(), 3);
+        assert_eq!(batch.column(2).as_string::<i32>().value(1), "r1");
+        let err = state
+            .accept_selected("bad", vec![0b11, 0], Some(reasons(3)))
+            .unwrap_err();
+        assert!(
+            err.contains("3 row(s) of extra columns for 2 selected"),
+            "{err}"
+        );
+        let err = state
+            .accept_selected("bad", vec![0b11, 0], None)
+            .unwrap_err();
+        assert!(
+            err.contains("where `bad` has (id Int64, name Utf8, reason Utf8)"),
+            "{err}"
+        );
+        let err = state
+            .accept_selected("bad", vec![0b11, 0], Some(b"junk".to_vec()))
+            .unwrap_err();
+        assert!(err.contains("invalid extra columns"), "{err}");
+    }
+
+    #[test]
+    fn malformed_or_misplaced_selections_are_refused() {
+        let runtime = runtime();
+        let (mut state, _) = state(&runtime);
+        let err = state.accept_selected("main", vec![0xff], None).unwrap_err();
+        assert!(
+            err.contains("1 byte(s) for a batch of 10 rows (expected 2)"),
+            "{err}"
+        );
+        let err = state.accept_selected("nope", vec![0, 0], None).unwrap_err();
+        assert!(err.contains("unknown output `nope`"), "{err}");
+        state.pushed = None;
+        let err = state.accept_selected("main", vec![0, 0], None).unwrap_err();
+        assert!(err.contains("outside a push"), "{err}");
+    }
+}
