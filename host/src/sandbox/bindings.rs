@@ -13,6 +13,7 @@ wasmtime::component::bindgen!({
         "lfhost:plugin/landing.read": trappable,
         "lfhost:plugin/columns.emit": trappable,
         "lfhost:plugin/rows.emit-selected": trappable,
+        "lfhost:plugin/rows.emit-taken": trappable,
     },
 });
 

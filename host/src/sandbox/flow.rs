@@ -106,6 +106,14 @@ impl Flow {
             None => encode(batch),
         }?;
         state.pushed = Some(batch.clone());
+        if let Some(retained) = state.retained.get_mut(input)
+            && batch.num_rows() > 0
+        {
+            let kept = batch
+                .project(&retained.columns)
+                .map_err(|e| PluginError::Internal(format!("retaining `{input}`: {e}")))?;
+            retained.batches.push(kept);
+        }
         let result = self
             .instance
             .bindings

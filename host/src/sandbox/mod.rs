@@ -12,6 +12,7 @@ mod linker;
 mod plugin;
 mod rows;
 mod state;
+mod taken;
 
 use std::collections::HashMap;
 use std::sync::Arc;

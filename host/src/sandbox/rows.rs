@@ -1,32 +1,24 @@
-//! The `rows` interface: a row-wise stage answers with which rows of the
-//! pushed batch to keep, and the host, which still holds that batch, builds
+//! The `rows` interface: a stage answers with which rows to emit, of the
+//! batch being pushed (`emit-selected`) or of every batch retained
+//! (`emit-taken`, in taken.rs), and the host, which still holds them, builds
 //! the output. The rows cross the boundary once instead of twice, and only
 //! the columns the stage reads cross at all.
 
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow_buffer::{BooleanBuffer, Buffer};
-use arrow_schema::{Field, SchemaRef};
+use arrow_schema::{Field, FieldRef, SchemaRef};
 
 use super::bindings::lfhost::plugin::rows::Host;
-use super::state::FlowState;
+use super::state::{FlowState, Retained};
 
 impl Host for FlowState {
     fn project(&mut self, input: String, columns: Vec<String>) -> Result<(), String> {
-        let schema = self.input_schema(&input)?;
         if columns.is_empty() {
+            self.input_schema(&input)?;
             self.projections.remove(&input);
             return Ok(());
         }
-        let mut indices = columns
-            .iter()
-            .map(|c| {
-                schema
-                    .index_of(c)
-                    .map_err(|_| format!("input `{input}` has no column `{c}`"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        indices.sort_unstable();
-        indices.dedup();
+        let indices = self.column_indices(&input, &columns)?;
         self.projections.insert(input, indices);
         Ok(())
     }
@@ -40,10 +32,34 @@ impl Host for FlowState {
         let accepted = self.accept_selected(&output, selection, extra);
         self.trap_on_refusal(accepted)
     }
+
+    fn retain(&mut self, input: String, columns: Vec<String>) -> Result<(), String> {
+        let columns = self.column_indices(&input, &columns)?;
+        self.retained.insert(
+            input,
+            Retained {
+                columns,
+                batches: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    fn emit_taken(
+        &mut self,
+        output: String,
+        input: String,
+        columns: Vec<String>,
+        rows: Vec<u32>,
+        extra: Option<Vec<u8>>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let accepted = self.accept_taken(&output, &input, &columns, &rows, extra);
+        self.trap_on_refusal(accepted)
+    }
 }
 
 impl FlowState {
-    fn input_schema(&self, input: &str) -> Result<SchemaRef, String> {
+    pub(super) fn input_schema(&self, input: &str) -> Result<SchemaRef, String> {
         match self.inputs.iter().find(|(name, _)| name == input) {
             Some((_, schema)) => Ok(schema.clone()),
             None => {
@@ -54,6 +70,22 @@ impl FlowState {
                 ))
             }
         }
+    }
+
+    /// The indices of `input`'s columns `names`, ascending, each once.
+    fn column_indices(&self, input: &str, names: &[String]) -> Result<Vec<usize>, String> {
+        let schema = self.input_schema(input)?;
+        let mut indices = names
+            .iter()
+            .map(|c| {
+                schema
+                    .index_of(c)
+                    .map_err(|_| format!("input `{input}` has no column `{c}`"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        indices.sort_unstable();
+        indices.dedup();
+        Ok(indices)
     }
 
     /// The columns of `input` that pushes carry, when not all of them.
@@ -80,43 +112,58 @@ impl FlowState {
             ));
         }
         let schema = self.sink_schema(output)?;
-        let extra = match extra {
-            Some(bytes) => {
-                self.check_batch_size(bytes.len())?;
-                let batch = lfhost_ipc::decode_batch_owned(bytes, None)
-                    .map_err(|e| format!("emitted invalid extra columns on `{output}`: {e}"))?;
-                Some(batch)
-            }
-            None => None,
-        };
+        let extra = self.decode_extra(output, extra)?;
         let keep = BooleanArray::new(
             BooleanBuffer::new(Buffer::from_vec(selection), 0, rows),
             None,
         );
         let kept = arrow_select::filter::filter_record_batch(&pushed, &keep)
             .map_err(|e| format!("selecting rows for `{output}` failed: {e}"))?;
-        let mut fields: Vec<&Field> = pushed
-            .schema_ref()
-            .fields()
-            .iter()
-            .map(AsRef::as_ref)
-            .collect();
-        let mut columns: Vec<ArrayRef> = kept.columns().to_vec();
-        let extra_schema = extra.as_ref().map(RecordBatch::schema);
-        if let (Some(extra), Some(extra_schema)) = (&extra, &extra_schema) {
-            if extra.num_rows() != kept.num_rows() {
+        let fields = pushed.schema_ref().fields().iter().cloned().collect();
+        let rows = kept.num_rows();
+        self.emit_rows(output, schema, fields, kept.columns().to_vec(), rows, extra)
+    }
+
+    /// Extra columns, bounded before they are decoded.
+    pub(super) fn decode_extra(
+        &self,
+        output: &str,
+        extra: Option<Vec<u8>>,
+    ) -> Result<Option<RecordBatch>, String> {
+        let Some(bytes) = extra else {
+            return Ok(None);
+        };
+        self.check_batch_size(bytes.len())?;
+        lfhost_ipc::decode_batch_owned(bytes, None)
+            .map(Some)
+            .map_err(|e| format!("emitted invalid extra columns on `{output}`: {e}"))
+    }
+
+    /// Emits `rows` rows made of host-held `columns` then `extra`'s, if they
+    /// fit `output`.
+    pub(super) fn emit_rows(
+        &mut self,
+        output: &str,
+        schema: SchemaRef,
+        mut fields: Vec<FieldRef>,
+        mut columns: Vec<ArrayRef>,
+        rows: usize,
+        extra: Option<RecordBatch>,
+    ) -> Result<(), String> {
+        if let Some(extra) = &extra {
+            if extra.num_rows() != rows {
                 return Err(format!(
-                    "emitted {} row(s) of extra columns for {} selected row(s) on `{output}`",
+                    "emitted {} row(s) of extra columns for {rows} row(s) on `{output}`",
                     extra.num_rows(),
-                    kept.num_rows()
                 ));
             }
-            fields.extend(extra_schema.fields().iter().map(AsRef::as_ref));
+            fields.extend(extra.schema_ref().fields().iter().cloned());
             columns.extend(extra.columns().iter().cloned());
         }
         check_fields(output, &schema, &fields)?;
-        let batch = RecordBatch::try_new(schema, columns)
-            .map_err(|e| format!("emitted selected rows that do not fit `{output}`: {e}"))?;
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let batch = RecordBatch::try_new_with_options(schema, columns, &options)
+            .map_err(|e| format!("emitted rows that do not fit `{output}`: {e}"))?;
         let bytes = batch.get_array_memory_size();
         self.check_batch_size(bytes)?;
         self.accept_batch(output, batch, bytes)
@@ -125,7 +172,7 @@ impl FlowState {
 
 /// The selected rows' columns must be the output's, by name and type, in
 /// order (nullability is checked on the values when the batch is built).
-fn check_fields(output: &str, schema: &SchemaRef, fields: &[&Field]) -> Result<(), String> {
+fn check_fields(output: &str, schema: &SchemaRef, fields: &[FieldRef]) -> Result<(), String> {
     let same = fields.len() == schema.fields().len()
         && fields
             .iter()
@@ -141,14 +188,14 @@ fn check_fields(output: &str, schema: &SchemaRef, fields: &[&Field]) -> Result<(
             .join(", ")
     };
     Err(format!(
-        "emitted selected rows with columns ({}) where `{output}` has ({})",
-        listed(&mut fields.iter().copied()),
+        "emitted rows with columns ({}) where `{output}` has ({})",
+        listed(&mut fields.iter().map(AsRef::as_ref)),
         listed(&mut schema.fields().iter().map(AsRef::as_ref))
     ))
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
 
@@ -176,7 +223,9 @@ mod tests {
 
     /// A flow state with input `in` (ten rows being pushed), output `main`
     /// in the input's schema and `bad` with an extra `reason` column.
-    fn state(runtime: &tokio::runtime::Runtime) -> (FlowState, [mpsc::Receiver<RecordBatch>; 2]) {
+    pub(in crate::sandbox) fn state(
+        runtime: &tokio::runtime::Runtime,
+    ) -> (FlowState, [mpsc::Receiver<RecordBatch>; 2]) {
         let (sender, receiver) = mpsc::channel(8);
         let (bad_sender, bad_receiver) = mpsc::channel(8);
         let schema = input_schema();
@@ -218,7 +267,7 @@ mod tests {
         (state, [receiver, bad_receiver])
     }
 
-    fn runtime() -> tokio::runtime::Runtime {
+    pub(in crate::sandbox) fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
@@ -286,7 +335,7 @@ mod tests {
             .accept_selected("bad", vec![0b11, 0], Some(reasons(3)))
             .unwrap_err();
         assert!(
-            err.contains("3 row(s) of extra columns for 2 selected"),
+            err.contains("3 row(s) of extra columns for 2 row(s)"),
             "{err}"
         );
         let err = state

@@ -54,6 +54,18 @@ pub struct FlowState {
     pub projections: HashMap<String, Vec<usize>>,
     /// The batch being pushed, whole: what `rows.emit-selected` selects from.
     pub pushed: Option<RecordBatch>,
+    /// Per input the plugin asked to retain (`rows.retain`), the asked
+    /// columns of every batch pushed since: what `rows.emit-taken` takes from.
+    pub retained: HashMap<String, Retained>,
+}
+
+/// The columns of an input's pushed batches that a flow keeps.
+#[derive(Default)]
+pub struct Retained {
+    /// Input column indices, in the input's order.
+    pub columns: Vec<usize>,
+    /// Those columns of every non-empty batch pushed, in push order.
+    pub batches: Vec<RecordBatch>,
 }
 
 impl FlowState {
@@ -96,6 +108,7 @@ impl FlowState {
             inputs: Vec::new(),
             projections: HashMap::new(),
             pushed: None,
+            retained: HashMap::new(),
         }
     }
 }

@@ -104,7 +104,7 @@ pub const ONE_FILE_LIMIT: u64 = 1 << 30;
 /// text and binary columns: ids, amounts and timestamps are mostly distinct,
 /// and building a dictionary for them (hashing every value until the page
 /// overflows) was the largest single cost of writing a table.
-fn writer_properties(schema: &Schema) -> parquet::file::properties::WriterProperties {
+fn writer_properties(schema: &Schema) -> parquet::file::properties::WriterPropertiesBuilder {
     use arrow_schema::DataType;
     let mut builder = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY);
@@ -123,13 +123,14 @@ fn writer_properties(schema: &Schema) -> parquet::file::properties::WriterProper
             builder = builder.set_column_dictionary_enabled(column, false);
         }
     }
-    builder.build()
+    builder
 }
 
 /// Writes data files for one commit. Files are invisible until committed;
 /// a failed run leaves only unreferenced files behind.
 pub struct TableWriter {
     location: Location,
+    schema: SchemaRef,
     writer: RecordBatchWriter,
     rows: u64,
 }
@@ -141,16 +142,31 @@ impl TableWriter {
         }
         super::s3::register();
         let options = Some(location.storage_options()).filter(|o| !o.is_empty());
-        let properties = writer_properties(&schema);
-        let writer = RecordBatchWriter::try_new(location.table_uri(), schema, None, options)
-            .map_err(|e| StorageError::at(location, format!("cannot write the table: {e}")))?
-            .with_target_file_size(128 << 20)
-            .with_writer_properties(properties);
+        let properties = writer_properties(&schema).build();
+        let writer =
+            RecordBatchWriter::try_new(location.table_uri(), schema.clone(), None, options)
+                .map_err(|e| StorageError::at(location, format!("cannot write the table: {e}")))?
+                .with_target_file_size(128 << 20)
+                .with_writer_properties(properties);
         Ok(TableWriter {
             location: location.clone(),
+            schema,
             writer,
             rows: 0,
         })
+    }
+
+    /// For tables only lfhost reads (a merge's state): LZ4, which is
+    /// faster than Snappy both ways but which not every engine reads, and
+    /// no statistics, which nothing reads there. Text columns keep their
+    /// dictionaries: the merge reads them as such.
+    pub fn internal(mut self) -> Self {
+        let properties = writer_properties(&self.schema)
+            .set_compression(parquet::basic::Compression::LZ4_RAW)
+            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+            .build();
+        self.writer = self.writer.with_writer_properties(properties);
+        self
     }
 
     /// Makes files end at a [`TableWriter::cut`] rather than at 128 MiB,

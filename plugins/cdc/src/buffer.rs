@@ -4,12 +4,13 @@
 //! file as a small number.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, new_empty_array};
 use arrow_buffer::{BooleanBuffer, BooleanBufferBuilder};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, SchemaRef};
 use lfhost_plugin_sdk::Error;
 
 use crate::plan::Plan;
@@ -51,6 +52,42 @@ pub struct Collector {
     delete_count: u64,
     files: Files,
     rows: usize,
+    sent: Option<Sent>,
+}
+
+/// The input columns the host sends when it keeps the rows itself.
+#[derive(Debug)]
+struct Sent {
+    schema: SchemaRef,
+    /// Per input column, its position in a pushed batch, if sent.
+    positions: Vec<Option<usize>>,
+}
+
+/// A pushed batch's columns by their index in the planned input.
+struct Pushed<'a> {
+    batch: &'a RecordBatch,
+    sent: Option<&'a Sent>,
+}
+
+impl Pushed<'_> {
+    fn column(&self, index: usize) -> Option<&ArrayRef> {
+        let position = match self.sent {
+            Some(sent) => sent.positions.get(index).copied().flatten()?,
+            None => index,
+        };
+        self.batch.columns().get(position)
+    }
+
+    fn required(&self, plan: &Plan, index: usize) -> Result<&ArrayRef, Error> {
+        self.column(index).ok_or_else(|| {
+            let name = plan
+                .input
+                .fields()
+                .get(index)
+                .map_or("?", |f| f.name().as_str());
+            Error::internal(format!("input column `{name}` was not pushed"))
+        })
+    }
 }
 
 impl Collector {
@@ -61,11 +98,39 @@ impl Collector {
             delete_count: 0,
             files: Files::default(),
             rows: 0,
+            sent: None,
         }
     }
 
+    /// A collector of batches that carry only the input columns `sent`
+    /// (ascending): the stored columns not among them stay empty.
+    pub fn sent_only(plan: &Plan, sent: &[usize]) -> Result<Collector, Error> {
+        let schema = plan
+            .input
+            .project(sent)
+            .map_err(|e| Error::internal(format!("projecting the input: {e}")))?;
+        let mut positions = vec![None; plan.input.fields().len()];
+        for (position, &index) in sent.iter().enumerate() {
+            if let Some(slot) = positions.get_mut(index) {
+                *slot = Some(position);
+            }
+        }
+        Ok(Collector {
+            sent: Some(Sent {
+                schema: Arc::new(schema),
+                positions,
+            }),
+            ..Collector::new(plan)
+        })
+    }
+
     pub fn push(&mut self, plan: &Plan, batch: &RecordBatch) -> Result<(), Error> {
-        lfhost_plugin_sdk::check_batch_schema(&plan.input, batch)?;
+        let expected = self.sent.as_ref().map_or(&plan.input, |s| &s.schema);
+        lfhost_plugin_sdk::check_batch_schema(expected, batch)?;
+        let pushed = Pushed {
+            batch,
+            sent: self.sent.as_ref(),
+        };
         let len = batch.num_rows();
         if len == 0 {
             return Ok(());
@@ -80,19 +145,23 @@ impl Collector {
                 "the input has more than {MAX_ROWS} rows"
             )));
         }
-        check_not_null(plan, batch, self.rows)?;
+        check_not_null(plan, &pushed, self.rows)?;
         if let Some(predicate) = &plan.deletes {
             let deletes = predicate
-                .evaluate_true(batch)
+                .evaluate_columns_true(&|i| pushed.column(i).cloned(), len)
                 .map_err(|e| Error::internal(format!("apply_as_deletes: {e}")))?;
             self.delete_count += deletes.true_count() as u64;
             self.deletes.append_buffer(deletes.values());
         }
         if let Some(file) = plan.source_file {
-            self.files.intern_column(batch.column(file).as_ref())?;
+            self.files
+                .intern_column(pushed.required(plan, file)?.as_ref())?;
         }
         for (chunks, &index) in self.columns.iter_mut().zip(&plan.stored) {
-            chunks.push(batch.column(index).clone())?;
+            // Unsent columns are the table's, which the host keeps.
+            if let Some(column) = pushed.column(index) {
+                chunks.push(column.clone())?;
+            }
         }
         self.rows += len;
         Ok(())
@@ -263,11 +332,11 @@ impl Files {
 
 /// A NULL key or sequence cannot be placed: the table's expectations drop
 /// such rows before they get here.
-fn check_not_null(plan: &Plan, batch: &RecordBatch, first_row: usize) -> Result<(), Error> {
+fn check_not_null(plan: &Plan, batch: &Pushed<'_>, first_row: usize) -> Result<(), Error> {
     let key_columns: Vec<usize> = plan.keys.iter().map(|&k| plan.stored[k]).collect();
     let sequence = plan.stored[plan.sequence];
     for &column in key_columns.iter().chain([&sequence]) {
-        let array = batch.column(column);
+        let array = batch.required(plan, column)?;
         if array.null_count() == 0 {
             continue;
         }
@@ -289,16 +358,21 @@ fn check_not_null(plan: &Plan, batch: &RecordBatch, first_row: usize) -> Result<
     Ok(())
 }
 
-fn render_key(plan: &Plan, batch: &RecordBatch, key_columns: &[usize], row: usize) -> String {
+fn render_key(plan: &Plan, batch: &Pushed<'_>, key_columns: &[usize], row: usize) -> String {
     let options = FormatOptions::default().with_null("NULL");
     let parts: Vec<String> = key_columns
         .iter()
         .map(|&c| {
             // A value Arrow cannot render (a timestamp in a named zone
             // without chrono-tz) shows as `?`.
-            let value = ArrayFormatter::try_new(batch.column(c).as_ref(), &options)
-                .and_then(|f| f.value(row).try_to_string())
-                .unwrap_or_else(|_| "?".to_string());
+            let value = batch
+                .column(c)
+                .and_then(|column| {
+                    ArrayFormatter::try_new(column.as_ref(), &options)
+                        .and_then(|f| f.value(row).try_to_string())
+                        .ok()
+                })
+                .unwrap_or_else(|| "?".to_string());
             format!("{}={value}", plan.input.field(c).name())
         })
         .collect();

@@ -4,7 +4,11 @@
 //!
 //! The host pushes the input's whole change history in ingestion order on
 //! every run where it changed, and overwrites the table with what the stage
-//! emits, so the table is a pure function of that history.
+//! emits, so the table is a pure function of that history. Unless
+//! `ignore_null_updates` makes a row's values come from several changes,
+//! the stage asks to be sent only the columns it reads (`rows.project`) and
+//! emits the table as positions of pushed rows (`rows.emit-taken`), which
+//! the host keeps.
 //!
 //! # Order
 //!
@@ -68,6 +72,8 @@ pub use plan::{END_AT, Plan, START_AT, ScdType};
 pub struct CdcStage {
     input: String,
     merge: Option<Merge>,
+    /// When the host keeps the changes: the input columns the table takes.
+    taken: Option<Vec<String>>,
 }
 
 impl Stage for CdcStage {
@@ -152,10 +158,27 @@ impl Stage for CdcStage {
         _context: RunContext,
     ) -> Result<Self, Error> {
         let (name, schema) = lfhost_plugin_sdk::one_input("cdc", inputs)?;
-        let plan = Plan::new(options, schema.clone())?;
+        let plan = Arc::new(Plan::new(options, schema.clone())?);
+        // The host keeps the changes: the merge is sent only the columns it
+        // reads and answers with the positions of the table's rows.
+        let (merge, taken) = match plan.taken_columns() {
+            Some(sent) => {
+                let names: Vec<String> = sent
+                    .iter()
+                    .filter_map(|&i| schema.fields().get(i))
+                    .map(|f| f.name().clone())
+                    .collect();
+                lfhost_plugin_sdk::project(name, &names)?;
+                let columns = plan.output_input_columns();
+                lfhost_plugin_sdk::retain(name, &columns)?;
+                (Merge::sent_only(plan, &sent)?, Some(columns))
+            }
+            None => (Merge::new(plan), None),
+        };
         Ok(CdcStage {
             input: name.clone(),
-            merge: Some(Merge::new(Arc::new(plan))),
+            merge: Some(merge),
+            taken,
         })
     }
 
@@ -177,7 +200,18 @@ impl Stage for CdcStage {
             .merge
             .take()
             .ok_or_else(|| Error::internal("finish called twice"))?;
-        let counters = merge.finish(&mut |batch| lfhost_plugin_sdk::emit(MAIN_OUTPUT, &batch))?;
+        let counters = match &self.taken {
+            Some(columns) => merge.finish_taken(&mut |rows, extra| {
+                lfhost_plugin_sdk::emit_taken(
+                    MAIN_OUTPUT,
+                    &self.input,
+                    columns,
+                    rows,
+                    extra.as_ref(),
+                )
+            })?,
+            None => merge.finish(&mut |batch| lfhost_plugin_sdk::emit(MAIN_OUTPUT, &batch))?,
+        };
         for (name, value) in counters.pairs() {
             lfhost_plugin_sdk::add_counter(name, value);
         }

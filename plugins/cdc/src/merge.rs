@@ -47,15 +47,35 @@ impl Counters {
     }
 }
 
+/// Takes the positions of some of the table's rows (in push order) and,
+/// for type 2, their `__START_AT` and `__END_AT`.
+pub type TakenSink<'a> = dyn FnMut(&[u32], Option<RecordBatch>) -> Result<(), Error> + 'a;
+
 pub struct Merge {
     plan: Arc<Plan>,
     collector: Collector,
+}
+
+/// What `finish` decided: the table as positions into the history.
+struct Decided {
+    plan: Arc<Plan>,
+    history: History,
+    picks: Picks,
+    counters: Counters,
 }
 
 impl Merge {
     pub fn new(plan: Arc<Plan>) -> Merge {
         let collector = Collector::new(&plan);
         Merge { plan, collector }
+    }
+
+    /// A merge pushed only the input columns `sent` (ascending, at least
+    /// [`Plan::taken_columns`]), whose host keeps the rows: it can only
+    /// [`Merge::finish_taken`].
+    pub fn sent_only(plan: Arc<Plan>, sent: &[usize]) -> Result<Merge, Error> {
+        let collector = Collector::sent_only(&plan, sent)?;
+        Ok(Merge { plan, collector })
     }
 
     pub fn plan(&self) -> &Plan {
@@ -74,6 +94,42 @@ impl Merge {
         self,
         sink: &mut dyn FnMut(RecordBatch) -> Result<(), Error>,
     ) -> Result<Counters, Error> {
+        let decided = self.decide()?;
+        emit(&decided.plan, &decided.history, &decided.picks, sink)?;
+        Ok(decided.counters)
+    }
+
+    /// As [`Merge::finish`], but the table's rows are handed to `sink` as
+    /// positions of pushed rows (push order), with type 2's `__START_AT`
+    /// and `__END_AT` as the extra columns: the host, which kept the
+    /// pushed rows, builds them. Not with `ignore_null_updates`.
+    pub fn finish_taken(self, sink: &mut TakenSink<'_>) -> Result<Counters, Error> {
+        let Decided {
+            plan,
+            history,
+            picks,
+            counters,
+        } = self.decide()?;
+        if picks.columns.len() > 1 {
+            return Err(Error::internal(
+                "a table whose rows mix changes cannot be taken by position",
+            ));
+        }
+        let rows = picks.column(0);
+        let mut lo = 0;
+        while lo < rows.len() {
+            let hi = (lo + MAX_BATCH_ROWS).min(rows.len());
+            let extra = match plan.scd {
+                ScdType::One => None,
+                ScdType::Two => Some(versions(&plan, &history, &picks, lo, hi)?),
+            };
+            sink(rows.get(lo..hi).unwrap_or_default(), extra)?;
+            lo = hi;
+        }
+        Ok(counters)
+    }
+
+    fn decide(self) -> Result<Decided, Error> {
         let plan = self.plan;
         let history = self.collector.finish(&plan)?;
         let ordered = Ordered::new(&plan, &history)?;
@@ -90,9 +146,40 @@ impl Merge {
             versions: (plan.scd == ScdType::Two).then_some(picks.len() as u64),
         };
         drop(ordered);
-        emit(&plan, &history, &picks, sink)?;
-        Ok(counters)
+        drop(values);
+        Ok(Decided {
+            plan,
+            history,
+            picks,
+            counters,
+        })
     }
+}
+
+/// SCD2's `__START_AT` and `__END_AT` of output rows `lo..hi`.
+fn versions(
+    plan: &Plan,
+    history: &History,
+    picks: &Picks,
+    lo: usize,
+    hi: usize,
+) -> Result<RecordBatch, Error> {
+    let sequence = history
+        .columns
+        .get(plan.sequence)
+        .ok_or_else(|| Error::internal("the sequence column is missing"))?;
+    let starts = UInt32Array::from(picks.starts.get(lo..hi).unwrap_or_default().to_vec());
+    let ends = UInt32Array::from(picks.ends.get(lo..hi).unwrap_or_default().to_vec());
+    let columns = vec![
+        take(sequence.as_ref(), &starts, None).map_err(internal)?,
+        take(sequence.as_ref(), &ends, None).map_err(internal)?,
+    ];
+    let width = plan.output.fields().len();
+    let schema = plan
+        .output
+        .project(&[width.saturating_sub(2), width.saturating_sub(1)])
+        .map_err(internal)?;
+    RecordBatch::try_new(Arc::new(schema), columns).map_err(internal)
 }
 
 fn emit(

@@ -100,6 +100,41 @@ impl Plan {
         })
     }
 
+    /// The input columns the merge itself reads when the host keeps the
+    /// pushed rows and builds the table from their positions (`emit-taken`):
+    /// keys, sequence, source file, what `apply_as_deletes` reads and (type
+    /// 2) the tracked columns, ascending. `None` with `ignore_null_updates`,
+    /// where a table row's columns come from different changes.
+    pub fn taken_columns(&self) -> Option<Vec<usize>> {
+        if self.ignore_null_updates {
+            return None;
+        }
+        let stored = |position: usize| self.stored.get(position).copied();
+        let mut columns: Vec<usize> = self.keys.iter().filter_map(|&k| stored(k)).collect();
+        columns.extend(stored(self.sequence));
+        columns.extend(self.source_file);
+        if let Some(deletes) = &self.deletes {
+            columns.extend(deletes.columns());
+        }
+        for &j in &self.tracked {
+            columns.extend(self.outputs.get(j).and_then(|&s| stored(s)));
+        }
+        columns.sort_unstable();
+        columns.dedup();
+        Some(columns)
+    }
+
+    /// The names of the input columns the table takes, in output order
+    /// (before type 2's `__START_AT` and `__END_AT`).
+    pub fn output_input_columns(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .filter_map(|&s| self.stored.get(s))
+            .filter_map(|&i| self.input.fields().get(i))
+            .map(|f| f.name().clone())
+            .collect()
+    }
+
     /// `[("main", schema)]`.
     pub fn outputs(&self) -> Vec<(String, SchemaRef)> {
         vec![(

@@ -267,6 +267,27 @@ pub fn emit_selected(
         .map_err(Error::Internal)
 }
 
+/// Asks the host to keep `columns` of every batch of `input` pushed from
+/// now on, for [`emit_taken`].
+pub fn retain(input: &str, columns: &[String]) -> Result<(), Error> {
+    bindings::lfhost::plugin::rows::retain(input, columns).map_err(Error::Internal)
+}
+
+/// Emits to `output` rows of `input` pushed since [`retain`], by position
+/// in push order: each takes the input's `columns` from its row, then the
+/// columns of `extra` (one row per position).
+pub fn emit_taken(
+    output: &str,
+    input: &str,
+    columns: &[String],
+    rows: &[u32],
+    extra: Option<&RecordBatch>,
+) -> Result<(), Error> {
+    let extra = extra.map(lfhost_ipc::encode_batch).transpose()?;
+    bindings::lfhost::plugin::rows::emit_taken(output, input, columns, rows, extra.as_deref())
+        .map_err(Error::Internal)
+}
+
 /// Up to `len` bytes at `offset` of the landing file being ingested.
 pub fn read_landing(offset: u64, len: u32) -> Result<Vec<u8>, Error> {
     bindings::lfhost::plugin::landing::read(offset, len).map_err(Error::InvalidData)

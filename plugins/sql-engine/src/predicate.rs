@@ -69,12 +69,27 @@ impl Predicate {
                 self.width
             ));
         }
-        let len = batch.num_rows();
-        let mut columns: Vec<Option<ArrayRef>> = vec![None; batch.num_columns()];
+        self.evaluate_columns(&|i| Some(batch.column(i).clone()), batch.num_rows())
+    }
+
+    /// The input columns (of the planned schema) the expression reads.
+    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.used.iter().map(|(i, _)| *i)
+    }
+
+    /// As [`Predicate::evaluate`], over `len` rows whose column `i` of the
+    /// planned schema is `column(i)`: only [`Predicate::columns`] are asked.
+    pub fn evaluate_columns(
+        &self,
+        column: &dyn Fn(usize) -> Option<ArrayRef>,
+        len: usize,
+    ) -> Result<BooleanArray, String> {
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; self.width];
         for (i, ty) in &self.used {
-            let column = types::normalise(batch.column(*i), ty)
-                .map_err(|e| format!("cannot read column {i}: {e}"))?;
-            columns[*i] = Some(column);
+            let array = column(*i).ok_or_else(|| format!("column {i} is missing"))?;
+            let array =
+                types::normalise(&array, ty).map_err(|e| format!("cannot read column {i}: {e}"))?;
+            columns[*i] = Some(array);
         }
         let input = Batch {
             columns: &columns,
@@ -89,13 +104,26 @@ impl Predicate {
 
     /// Where the expression is TRUE (NULL and FALSE are not), without nulls.
     pub fn evaluate_true(&self, batch: &RecordBatch) -> Result<BooleanArray, String> {
-        let value = self.evaluate(batch)?;
-        Ok(if value.null_count() == 0 {
-            value
-        } else {
-            arrow_select::filter::prep_null_mask_filter(&value)
-        })
+        true_only(self.evaluate(batch)?)
     }
+
+    /// As [`Predicate::evaluate_true`], over columns given as in
+    /// [`Predicate::evaluate_columns`].
+    pub fn evaluate_columns_true(
+        &self,
+        column: &dyn Fn(usize) -> Option<ArrayRef>,
+        len: usize,
+    ) -> Result<BooleanArray, String> {
+        true_only(self.evaluate_columns(column, len)?)
+    }
+}
+
+fn true_only(value: BooleanArray) -> Result<BooleanArray, String> {
+    Ok(if value.null_count() == 0 {
+        value
+    } else {
+        arrow_select::filter::prep_null_mask_filter(&value)
+    })
 }
 
 #[cfg(test)]

@@ -276,7 +276,9 @@ fn spawn_state_writer(
     location: &Location,
     schema: SchemaRef,
 ) -> Result<(mpsc::Sender<ToState>, StateWriter), FlowFailure> {
-    let mut writer = TableWriter::new(location, schema)?.one_file_per_cut();
+    let mut writer = TableWriter::new(location, schema)?
+        .one_file_per_cut()
+        .internal();
     let (tx, mut rx) = mpsc::channel::<ToState>(CHANNEL_BATCHES);
     let task = tokio::spawn(async move {
         let mut adds = Vec::new();

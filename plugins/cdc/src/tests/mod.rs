@@ -130,6 +130,63 @@ pub fn run_batches(options: &str, changes: &[Change], sizes: &[usize]) -> (Vec<R
     (rows, counters)
 }
 
+/// As [`run_batches`], the way lfhost runs it when the plan allows: the
+/// merge is pushed only the columns it reads and answers with positions,
+/// and this test plays the host, which keeps the rows and builds the table
+/// from them. `None` when the plan needs whole rows.
+pub fn run_taken(
+    options: &str,
+    changes: &[Change],
+    sizes: &[usize],
+) -> Option<(Vec<Row>, Counters)> {
+    let plan = Arc::new(Plan::new(options, input_schema()).unwrap());
+    let sent = plan.taken_columns()?;
+    let names = plan.output_input_columns();
+    let mut merge = Merge::sent_only(plan, &sent).unwrap();
+    let mut kept = Vec::new();
+    let (mut at, mut i) = (0, 0);
+    while at < changes.len() {
+        let size = sizes.get(i).or(sizes.last()).copied().unwrap_or(1).max(1);
+        let end = (at + size).min(changes.len());
+        let whole = batch(&changes[at..end]);
+        merge.push(&whole.project(&sent).unwrap()).unwrap();
+        kept.push(whole);
+        at = end;
+        i += 1;
+    }
+    let schema = input_schema();
+    let kept = arrow_select::concat::concat_batches(&schema, &kept).unwrap();
+    let mut rows = Vec::new();
+    let counters = merge
+        .finish_taken(&mut |positions, extra| {
+            let indices = arrow_array::UInt32Array::from(positions.to_vec());
+            let mut columns: Vec<ArrayRef> = names
+                .iter()
+                .map(|n| {
+                    let column = kept.column(schema.index_of(n).unwrap());
+                    arrow_select::take::take(column.as_ref(), &indices, None).unwrap()
+                })
+                .collect();
+            if let Some(extra) = extra {
+                columns.extend(extra.columns().iter().cloned());
+            }
+            let options =
+                arrow_array::RecordBatchOptions::new().with_row_count(Some(positions.len()));
+            let fields: Vec<Field> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Field::new(format!("c{i}"), c.data_type().clone(), true))
+                .collect();
+            let batch =
+                RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+                    .unwrap();
+            rows.extend(rows_of(&batch));
+            Ok(())
+        })
+        .unwrap();
+    Some((rows, counters))
+}
+
 pub fn run(options: &str, changes: &[Change]) -> Vec<Row> {
     run_batches(options, changes, &[3]).0
 }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::model::{Config, model};
-use super::{Change, VALUES, run_batches};
+use super::{Change, VALUES, run_batches, run_taken};
 
 /// SplitMix64: a small seeded generator, so that failures replay.
 struct Rng(u64);
@@ -160,6 +160,14 @@ fn merge_equals_the_model_on_random_streams() {
                 got, expected,
                 "config {config:?}, case {case}, changes {changes:#?}"
             );
+            // Positions into host-kept rows make the same table.
+            match run_taken(&options, &changes, &sizes) {
+                Some((taken, taken_counters)) => {
+                    assert_eq!(taken, got, "config {config:?}, case {case}: taken");
+                    assert_eq!(taken_counters, counters);
+                }
+                None => assert!(config.ignore_nulls, "config {config:?} should be taken"),
+            }
             assert_eq!(counters.rows_in, changes.len() as u64);
             assert_eq!(counters.rows_out, expected.len() as u64);
             let keys: HashSet<i64> = changes.iter().map(|c| c.key).collect();
