@@ -52,7 +52,7 @@ const CLUSTER_ROWS_ENV: &str = "LFHOST_MERGE_CLUSTER_ROWS";
 /// so each group's result is independent of the others': this bounds a
 /// plugin's memory whatever the table's size, and lets a large merge run
 /// several instances at once.
-const DEFAULT_GROUP_ROWS: usize = 1 << 20;
+const DEFAULT_GROUP_ROWS: usize = 1 << 19;
 
 /// Overrides [`DEFAULT_GROUP_ROWS`] (tests use tiny groups).
 const GROUP_ROWS_ENV: &str = "LFHOST_MERGE_GROUP_ROWS";
