@@ -137,6 +137,7 @@ def main() -> int:
     print(f"landing generation {gen.wall:.1f} s; plugin compilation (once, cached) {compile_.wall:.1f} s")
     ratio_line = re.search(r"ratio[^\n]*", sandbox.out)
     print("sandbox cost (bench-expectations):", ratio_line.group(0) if ratio_line else sandbox.out.strip()[-300:])
+    sandbox_ratio = re.search(r"ratio: ([0-9.]+)x", sandbox.out)
     print()
     print("targets:")
     for m in results[1:]:
@@ -145,6 +146,11 @@ def main() -> int:
     share = incremental.wall / full.wall
     print(f"  1% increment < 10% of a full run: {incremental.wall:.2f} s = {share:.1%}  {'met' if share < 0.10 else 'MISSED'}")
     print(f"  nothing new < 200 ms: {nothing.wall * 1000:.0f} ms  {'met' if nothing.wall < 0.2 else 'MISSED'}")
+    if sandbox_ratio:
+        wasm = float(sandbox_ratio.group(1))
+        print(f"  Wasm stages within 1.3x of native: {wasm:.2f}x  {'met' if wasm <= 1.3 else 'MISSED'}")
+    else:
+        print("  Wasm stages within 1.3x of native: no ratio in bench-expectations' output  MISSED")
     peak = max(full.rss_mib, incremental.rss_mib)
     print(f"  peak RSS < 2 GiB: {peak:.0f} MiB  {'met' if peak < 2048 else 'MISSED'}")
     return 0

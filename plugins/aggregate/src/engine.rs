@@ -24,6 +24,9 @@ pub struct Engine {
     /// Rows kept by the base (index 0) and by each join (index 1 + j).
     buffers: Vec<Vec<RecordBatch>>,
     rows_in: BTreeMap<String, u64>,
+    /// Per input pushed with only some of its columns, those columns
+    /// (input indices, ascending).
+    sent: BTreeMap<String, Vec<usize>>,
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -38,7 +41,32 @@ impl Engine {
             plan,
             buffers,
             rows_in: BTreeMap::new(),
+            sent: BTreeMap::new(),
         })
+    }
+
+    /// Per input, the columns (input indices, ascending) that the base and
+    /// the joins read of it, filters included.
+    pub fn read_columns(&self) -> BTreeMap<String, Vec<usize>> {
+        let mut read: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for source in self.sources() {
+            let columns = read.entry(source.input.clone()).or_default();
+            columns.extend(&source.columns);
+            if let Some(filter) = &source.filter {
+                columns.extend(filter.columns());
+            }
+        }
+        for columns in read.values_mut() {
+            columns.sort_unstable();
+            columns.dedup();
+        }
+        read
+    }
+
+    /// From now on, batches of `input` carry only `columns` (input
+    /// indices, ascending, at least its [`Engine::read_columns`]).
+    pub fn sent_only(&mut self, input: &str, columns: Vec<usize>) {
+        self.sent.insert(input.to_string(), columns);
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -57,14 +85,27 @@ impl Engine {
             if source.input != input || batch.num_rows() == 0 {
                 continue;
             }
+            // Where input column `i` is in the batch.
+            let sent = self.sent.get(input);
+            let at = |i: usize| match sent {
+                Some(columns) => columns.binary_search(&i).ok(),
+                None => Some(i),
+            };
+            let columns = source
+                .columns
+                .iter()
+                .map(|&i| at(i))
+                .collect::<Option<Vec<usize>>>()
+                .ok_or_else(|| Error::internal(format!("a column of `{input}` was not pushed")))?;
             let projected = batch
-                .project(&source.columns)
+                .project(&columns)
                 .map_err(|e| Error::data(format!("a batch of `{input}`: {e}")))?;
             let projected = match &source.filter {
                 None => projected,
                 Some(p) => {
+                    let column = |i: usize| at(i).and_then(|c| batch.columns().get(c).cloned());
                     let mask = p
-                        .evaluate_true(batch)
+                        .evaluate_columns_true(&column, batch.num_rows())
                         .map_err(|e| Error::data(format!("filter on `{input}`: {e}")))?;
                     filter_record_batch(&projected, &mask).map_err(internal)?
                 }

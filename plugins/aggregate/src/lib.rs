@@ -75,9 +75,24 @@ impl Stage for AggregateStage {
         inputs: &[(String, SchemaRef)],
         _context: RunContext,
     ) -> Result<Self, Error> {
-        Ok(AggregateStage {
-            engine: Engine::new(options, inputs)?,
-        })
+        let mut engine = Engine::new(options, inputs)?;
+        // The host sends each input's columns that the output reads, no more.
+        for (input, columns) in engine.read_columns() {
+            let Some((_, schema)) = inputs.iter().find(|(name, _)| *name == input) else {
+                continue;
+            };
+            if columns.is_empty() || columns.len() == schema.fields().len() {
+                continue;
+            }
+            let names: Vec<String> = columns
+                .iter()
+                .filter_map(|&i| schema.fields().get(i))
+                .map(|f| f.name().clone())
+                .collect();
+            lfhost_plugin_sdk::project(&input, &names)?;
+            engine.sent_only(&input, columns);
+        }
+        Ok(AggregateStage { engine })
     }
 
     fn push(&mut self, input: &str, batch: RecordBatch) -> Result<(), Error> {
