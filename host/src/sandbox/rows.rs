@@ -267,6 +267,15 @@ pub(super) mod tests {
         (state, [receiver, bad_receiver])
     }
 
+    /// The first column's values, an `Int64` column without NULLs.
+    pub(in crate::sandbox) fn ids(batch: &RecordBatch) -> Vec<i64> {
+        batch
+            .column(0)
+            .as_primitive::<Int64Type>()
+            .values()
+            .to_vec()
+    }
+
     pub(in crate::sandbox) fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread()
             .build()
@@ -300,12 +309,7 @@ pub(super) mod tests {
             .accept_selected("main", vec![0b0000_1001, 0b10], None)
             .unwrap();
         let batch = receiver.try_recv().unwrap();
-        let ids: Vec<i64> = batch
-            .column(0)
-            .as_primitive::<Int64Type>()
-            .values()
-            .to_vec();
-        assert_eq!(ids, [0, 3, 9]);
+        assert_eq!(ids(&batch), [0, 3, 9]);
         assert_eq!(batch.column(1).as_string::<i32>().value(2), "n9");
         assert_eq!(state.rows_out, 3);
     }

@@ -132,10 +132,7 @@ fn taken_bytes(batches: &[RecordBatch], c: usize, positions: &[(usize, usize)]) 
 
 #[cfg(test)]
 mod tests {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::Int64Type;
-
-    use super::super::rows::tests::{runtime, state};
+    use super::super::rows::tests::{ids, runtime, state};
     use super::super::state::Retained;
     use super::*;
 
@@ -194,12 +191,7 @@ mod tests {
             .accept_taken("ids", "in", &name(&["id"]), &[12, 0, 10, 9], None)
             .unwrap();
         let batch = only_ids.try_recv().unwrap();
-        let ids: Vec<i64> = batch
-            .column(0)
-            .as_primitive::<Int64Type>()
-            .values()
-            .to_vec();
-        assert_eq!(ids, [4, 0, 2, 9]);
+        assert_eq!(ids(&batch), [4, 0, 2, 9]);
         assert!(main.try_recv().is_err());
     }
 
