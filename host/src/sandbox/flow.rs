@@ -112,6 +112,10 @@ impl Flow {
             let kept = batch
                 .project(&retained.columns)
                 .map_err(|e| PluginError::Internal(format!("retaining `{input}`: {e}")))?;
+            state
+                .memory
+                .retain(kept.get_array_memory_size())
+                .map_err(PluginError::Stopped)?;
             retained.batches.push(kept);
         }
         let result = self

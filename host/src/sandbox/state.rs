@@ -129,6 +129,9 @@ pub struct MemoryCap {
     pub refused_at: Option<usize>,
     /// Bytes of every memory of the instance so far.
     pub total_bytes: usize,
+    /// Bytes of the rows the host keeps for the plugin (`rows.retain`):
+    /// memory the plugin would otherwise hold itself, so it counts too.
+    pub retained_bytes: usize,
 }
 
 impl MemoryCap {
@@ -137,7 +140,26 @@ impl MemoryCap {
             max_bytes,
             refused_at: None,
             total_bytes: 0,
+            retained_bytes: 0,
         }
+    }
+
+    /// Counts `bytes` more of retained rows, unless that passes the limit.
+    pub fn retain(&mut self, bytes: usize) -> Result<(), String> {
+        let retained = self.retained_bytes.saturating_add(bytes);
+        let total = self.total_bytes.saturating_add(retained);
+        if total > self.max_bytes {
+            self.refused_at = Some(total);
+            return Err(format!(
+                "exceeded its memory limit of {} MiB with the rows it asked the host to \
+                 retain ({} MiB retained, {} MiB of its own memory)",
+                self.max_bytes >> 20,
+                retained >> 20,
+                self.total_bytes >> 20
+            ));
+        }
+        self.retained_bytes = retained;
+        Ok(())
     }
 }
 
@@ -153,12 +175,13 @@ impl wasmtime::ResourceLimiter for MemoryCap {
             .total_bytes
             .saturating_sub(current)
             .saturating_add(desired);
-        if total > self.max_bytes {
-            self.refused_at = Some(total);
+        let counted = total.saturating_add(self.retained_bytes);
+        if counted > self.max_bytes {
+            self.refused_at = Some(counted);
             return Err(wasmtime::Error::msg(format!(
                 "memory limit of {} MiB exceeded (the plugin asked for {} MiB)",
                 self.max_bytes >> 20,
-                total >> 20
+                counted >> 20
             )));
         }
         self.total_bytes = total;
@@ -194,5 +217,29 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
     }
     fn now(&self) -> u64 {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::ResourceLimiter;
+
+    use super::MemoryCap;
+
+    #[test]
+    fn retained_rows_and_plugin_memory_share_one_limit() {
+        const KIB: usize = 1 << 10;
+        let mut cap = MemoryCap::new(1024 * KIB);
+        assert!(cap.memory_growing(0, 300 * KIB, None).unwrap());
+        cap.retain(600 * KIB).unwrap();
+        let err = cap.retain(200 * KIB).unwrap_err();
+        assert!(
+            err.contains("limit of 1 MiB with the rows it asked the host to retain"),
+            "{err}"
+        );
+        assert_eq!(cap.retained_bytes, 600 * KIB);
+        // Growing the plugin's memory now counts the retained rows too.
+        assert!(cap.memory_growing(300 * KIB, 500 * KIB, None).is_err());
+        assert!(cap.memory_growing(300 * KIB, 400 * KIB, None).unwrap());
     }
 }
