@@ -88,6 +88,9 @@ FAILURES = {
         "emitted more than its output limit of 4 MiB for this flow",
     ),
     "trap_on_fifth": ({}, 5, "trapped: wasm trap: wasm `unreachable` instruction executed"),
+    # The `rows` interface refuses what does not fit the flow, and the refusal stops the plugin.
+    "selection_outside_push": ({}, 1, "emitted selected rows outside a push"),
+    "take_unretained": ({}, 1, "asked for columns of input `nope`, but the flow has no inputs"),
 }
 
 # label -> (peak RSS MiB, CPU s, wall s) of each lfhost run, printed at the end.

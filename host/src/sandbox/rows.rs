@@ -62,6 +62,9 @@ impl FlowState {
     pub(super) fn input_schema(&self, input: &str) -> Result<SchemaRef, String> {
         match self.inputs.iter().find(|(name, _)| name == input) {
             Some((_, schema)) => Ok(schema.clone()),
+            None if self.inputs.is_empty() => Err(format!(
+                "asked for columns of input `{input}`, but the flow has no inputs"
+            )),
             None => {
                 let known: Vec<&str> = self.inputs.iter().map(|(n, _)| n.as_str()).collect();
                 Err(format!(

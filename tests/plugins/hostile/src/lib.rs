@@ -16,7 +16,9 @@
 //! - `slow` burns `iterations` rounds of CPU, then legally emits the
 //!   integers of the file (one per line);
 //! - `environment` reports what the sandbox shows it of its environment
-//!   variables, arguments and stdin, as `key`/`value` rows.
+//!   variables, arguments and stdin, as `key`/`value` rows;
+//! - `selection_outside_push` emits selected rows while no batch is being
+//!   pushed; `take_unretained` takes rows of an input it never retained.
 
 // Only the wasm build exports the stage; natively nothing uses it.
 #![cfg_attr(not(target_family = "wasm"), allow(dead_code))]
@@ -34,7 +36,7 @@ use serde::Deserialize;
 
 const BEHAVIOURS: &str = "loop | memory_bomb | recursion | panic | garbage | truncated_ipc | \
      trailing_ipc | forged_ipc | wrong_schema | giant_batch | giant_output | trap_on_fifth | \
-     slow | environment";
+     slow | environment | selection_outside_push | take_unretained";
 
 /// Rows of one `giant_output` batch: 1 MiB of Int64 values.
 const GIANT_OUTPUT_ROWS: usize = 128 << 10;
@@ -193,6 +195,22 @@ impl Stage for Hostile {
                 lfhost_plugin_sdk::emit("main", &values_batch(values)?)
             }
             "environment" => report_environment(),
+            "selection_outside_push" => {
+                lfhost_plugin_sdk::bindings::lfhost::plugin::rows::emit_selected(
+                    "main",
+                    &[0xff],
+                    None,
+                )
+                .map_err(Error::internal)
+            }
+            "take_unretained" => lfhost_plugin_sdk::bindings::lfhost::plugin::rows::emit_taken(
+                "main",
+                "nope",
+                &["value".to_string()],
+                &[0],
+                None,
+            )
+            .map_err(Error::internal),
             other => Err(Error::option(
                 "behaviour",
                 format!("unknown behaviour `{other}`"),
