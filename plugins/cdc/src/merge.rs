@@ -204,14 +204,8 @@ fn emit(
             columns.push(pick(source, rows)?);
         }
         if plan.scd == ScdType::Two {
-            let starts = picks.starts.get(lo..hi).unwrap_or_default();
-            columns.push(pick(plan.sequence, starts)?);
-            let ends = UInt32Array::from(picks.ends.get(lo..hi).unwrap_or_default().to_vec());
-            let sequence = history
-                .columns
-                .get(plan.sequence)
-                .ok_or_else(|| Error::internal("the sequence column is missing"))?;
-            columns.push(take(sequence.as_ref(), &ends, None).map_err(internal)?);
+            let versions = versions(plan, history, picks, lo, hi)?;
+            columns.extend(versions.columns().iter().cloned());
         }
         sink(RecordBatch::try_new(plan.output.clone(), columns).map_err(internal)?)?;
         lo = hi;
