@@ -225,25 +225,40 @@ impl Sums {
             return Ok(Sums::Float { sums, counts });
         }
         let scale = decimal_scale(t);
-        let values: Vec<Option<i128>> = match scale {
-            Some(s) => {
-                let a = cast(&DataType::Decimal128(DECIMAL128_MAX_PRECISION, s))?;
-                a.as_primitive::<Decimal128Type>().iter().collect()
-            }
-            None => {
-                let a = cast(&DataType::Int64)?;
-                let a = a.as_primitive::<Int64Type>();
-                a.iter().map(|v| v.map(i128::from)).collect()
-            }
-        };
         let mut sums = vec![0i128; groups.count];
-        for (row, g) in rows {
-            if let (Some(g), Some(v)) = (g, values[row]) {
-                let g = *g as usize;
+        let mut add = |row: usize, v: i128| -> Result<(), Error> {
+            if let Some(&Some(g)) = groups.of_row.get(row) {
+                let g = g as usize;
                 sums[g] = sums[g]
                     .checked_add(v)
                     .ok_or_else(|| Error::data(format!("`{name}`: the sum overflows")))?;
                 counts[g] += 1;
+            }
+            Ok(())
+        };
+        // Values are read in place: a column of millions of rows is not
+        // copied into a vector of options first.
+        match scale {
+            Some(s) => {
+                let a = match t {
+                    DataType::Decimal128(_, _) => column.clone(),
+                    _ => cast(&DataType::Decimal128(DECIMAL128_MAX_PRECISION, s))?,
+                };
+                let a = a.as_primitive::<Decimal128Type>();
+                for (row, v) in a.values().iter().enumerate() {
+                    if a.is_valid(row) {
+                        add(row, *v)?;
+                    }
+                }
+            }
+            None => {
+                let a = cast(&DataType::Int64)?;
+                let a = a.as_primitive::<Int64Type>();
+                for (row, v) in a.values().iter().enumerate() {
+                    if a.is_valid(row) {
+                        add(row, i128::from(*v))?;
+                    }
+                }
             }
         }
         Ok(Sums::Exact {
