@@ -309,11 +309,11 @@ impl Expectations {
                 let main =
                     arrow_select::filter::filter_record_batch(batch, keep).map_err(internal)?;
                 let main = self.with_schema(main.columns().to_vec())?;
-                let dropped = not(keep).map_err(internal)?;
+                let (dropped, failed) = self.dropped(keep, &verdict.passes)?;
                 let rows =
                     arrow_select::filter::filter_record_batch(batch, &dropped).map_err(internal)?;
                 let mut columns = rows.columns().to_vec();
-                columns.push(self.failed_expectations(&dropped, &verdict.passes)?);
+                columns.extend(failed.columns().iter().cloned());
                 let quarantine = RecordBatch::try_new(self.quarantine_schema.clone(), columns)
                     .map_err(internal)?;
                 (main, Some(quarantine))
@@ -330,9 +330,28 @@ impl Expectations {
         RecordBatch::try_new(self.schema.clone(), columns).map_err(internal)
     }
 
+    /// The rows `keep` leaves out, and what the quarantine output adds to
+    /// them: their `_failed_expectations` column, as a batch of its own.
+    pub fn dropped(
+        &self,
+        keep: &BooleanArray,
+        passes: &[BooleanArray],
+    ) -> Result<(BooleanArray, RecordBatch), Error> {
+        let dropped = not(keep).map_err(internal)?;
+        let failed = self.failed_expectations(&dropped, passes)?;
+        let field = self
+            .quarantine_schema
+            .field_with_name(FAILED_EXPECTATIONS)
+            .map_err(internal)?
+            .clone();
+        let failed = RecordBatch::try_new(Arc::new(Schema::new(vec![field])), vec![failed])
+            .map_err(internal)?;
+        Ok((dropped, failed))
+    }
+
     /// The `_failed_expectations` column of the rows `dropped` selects: per
     /// row, the names of the `drop` expectations it failed.
-    pub fn failed_expectations(
+    fn failed_expectations(
         &self,
         dropped: &BooleanArray,
         passes: &[BooleanArray],

@@ -52,7 +52,7 @@ use std::sync::Arc;
 
 use arrow_array::{BooleanArray, RecordBatch};
 use arrow_buffer::BooleanBuffer;
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::SchemaRef;
 use lfhost_plugin_sdk::{Descriptor, Error, MAIN_OUTPUT, RunContext, Stage, StageKind};
 
 pub use engine::{
@@ -157,22 +157,8 @@ impl Stage for ExpectationsStage {
                 if verdict.counts.rows_out > 0 {
                     lfhost_plugin_sdk::emit_selected(MAIN_OUTPUT, keep, None)?;
                 }
-                let dropped =
-                    arrow_arith::boolean::not(keep).map_err(|e| Error::internal(e.to_string()))?;
-                let failed = self
-                    .run
-                    .expectations()
-                    .failed_expectations(&dropped, &verdict.passes)?;
-                let extra = RecordBatch::try_new(
-                    Arc::new(Schema::new(vec![Field::new(
-                        FAILED_EXPECTATIONS,
-                        DataType::Utf8,
-                        true,
-                    )])),
-                    vec![failed],
-                )
-                .map_err(|e| Error::internal(e.to_string()))?;
-                lfhost_plugin_sdk::emit_selected(QUARANTINE_OUTPUT, &dropped, Some(&extra))?;
+                let (dropped, failed) = self.run.expectations().dropped(keep, &verdict.passes)?;
+                lfhost_plugin_sdk::emit_selected(QUARANTINE_OUTPUT, &dropped, Some(&failed))?;
             }
         }
         for (name, delta) in counter_deltas(&self.run, &verdict.counts) {
