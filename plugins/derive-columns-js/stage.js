@@ -6,8 +6,8 @@
 // is no Arrow library here: batches are read and written through the host's
 // `columns` interface as plain arrays (`undefined` is null).
 
-import { decode, emit, makeSchema, schemaFields } from 'lfhost:plugin/columns@0.1.2';
-import { addCounter } from 'lfhost:plugin/host@0.1.2';
+import { decode, emit, makeSchema, schemaFields } from 'lfhost:plugin/columns@0.1.3';
+import { addCounter } from 'lfhost:plugin/host@0.1.3';
 
 const NAME = 'derive-columns';
 const VERSION = '0.1.0';

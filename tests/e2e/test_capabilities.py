@@ -22,7 +22,7 @@ plugin = "next"
 source = {{ path = "landing", pattern = "*.txt" }}
 """
 
-HOST_CONTRACT = "lfhost:plugin@0.1.2"
+HOST_CONTRACT = "lfhost:plugin@0.1.3"
 
 
 def test_inspect_shows_the_contract_and_the_sealed_imports(run_lfhost, escape_wasm):

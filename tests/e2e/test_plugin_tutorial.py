@@ -57,7 +57,7 @@ def test_the_tutorial_runs_as_written(tmp_path: Path, lfhost_bin, lfhost_env, re
     context = f"\nscript:\n{script}\nstdout:\n{out}\nstderr:\n{done.stderr[-6000:]}"
     assert done.returncode == 0, context
 
-    assert "contract: lfhost:plugin@0.1.2" in out, context
+    assert "contract: lfhost:plugin@0.1.3" in out, context
     assert out.count("output `main`: 3 rows") == 2, context
     assert "the plugin refused its options: option `column`: no column `email_address`" in done.stderr, context
     rows = helpers.table_rows(read_delta(tmp_path / "lake" / "shouted"))

@@ -262,5 +262,5 @@ def test_plugin_inspect_describes_each_plugin(plugin, name, polyglot_wasm, run_l
     rc, out, err = run_lfhost("plugin", "inspect", polyglot_wasm[plugin], cwd=tmp_path, timeout=600)
     assert rc == 0, (rc, out, err)
     assert name in out, out
-    assert "lfhost:plugin" in out and "0.1.2" in out, out
+    assert "lfhost:plugin" in out and "0.1.3" in out, out
     assert "wasi:http" not in out, "the component imports wasi:http, which the host does not grant"

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use deltalake_core::kernel::Transaction;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::merge;
@@ -144,22 +144,35 @@ pub async fn run(
         (q, loc, table_schema, task)
     });
 
-    // Readers feed the plugin's thread through one bounded channel, in input order.
+    // Readers feed the plugin's thread through one bounded channel, in input
+    // order. They start once the plugin is open: by then it has said which
+    // columns it keeps (`rows.read-only`), and only those are read.
     let (batch_tx, mut batch_rx) = mpsc::channel::<(String, RecordBatch)>(CHANNEL_BATCHES);
+    let (reads_tx, reads_rx) = oneshot::channel::<HashMap<String, Vec<String>>>();
     let reader_plan: Vec<(Location, String, Vec<DataFile>)> = inputs
         .iter()
         .map(|i| (i.location.clone(), i.name.clone(), i.files.clone()))
         .collect();
     let reader_task: JoinHandle<Result<u64, StorageError>> = tokio::spawn(async move {
+        // No columns come when the plugin failed to open: nothing to read.
+        let Ok(mut reads) = reads_rx.await else {
+            return Ok(0);
+        };
         let mut rows = 0;
         for (location, input, files) in reader_plan {
             let (store, root) = open_store(&location)?;
-            rows += reader::stream_files(store, root, files, input, batch_tx.clone()).await?;
+            let columns = reads.remove(&input);
+            rows +=
+                reader::stream_files(store, root, files, input, columns, batch_tx.clone()).await?;
         }
         Ok(rows)
     });
-    let expected: HashMap<String, SchemaRef> = table.inputs.iter().cloned().collect();
+    let planned: HashMap<String, SchemaRef> = table.inputs.iter().cloned().collect();
     let flow_result = spawn_flow(run, table, outputs, move |flow| {
+        let reads = flow.read_only_columns();
+        let expected = read_schemas(planned, &reads).map_err(PluginError::Internal)?;
+        // The reader is gone only if it failed, which its own result reports.
+        let _ = reads_tx.send(reads);
         while let Some((input, batch)) = batch_rx.blocking_recv() {
             let batch = match expected.get(&input) {
                 Some(schema) => conform(&batch, schema).map_err(PluginError::Internal)?,
@@ -395,6 +408,25 @@ async fn commit_quarantine(
         .await
         .map_err(|e| FlowFailure::new(format!("quarantine table {quarantine}: {e}")))?;
     Ok(())
+}
+
+/// The schema each input's batches are read with: the planned one, or its
+/// `reads` columns when the plugin keeps only those.
+fn read_schemas(
+    mut planned: HashMap<String, SchemaRef>,
+    reads: &HashMap<String, Vec<String>>,
+) -> Result<HashMap<String, SchemaRef>, String> {
+    for (input, columns) in reads {
+        let Some(schema) = planned.get_mut(input) else {
+            continue;
+        };
+        let indices = columns
+            .iter()
+            .map(|c| schema.index_of(c).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        *schema = Arc::new(schema.project(&indices).map_err(|e| e.to_string())?);
+    }
+    Ok(planned)
 }
 
 /// Gives a batch read back from Parquet exactly the schema the plugin was

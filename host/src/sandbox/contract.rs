@@ -11,7 +11,7 @@ use semver::Version;
 pub const PACKAGE: &str = "lfhost:plugin";
 
 /// The version of `wit/lfhost.wit` this host implements.
-pub const HOST_VERSION: &str = "0.1.2";
+pub const HOST_VERSION: &str = "0.1.3";
 
 /// The contract version a component was built against, if this host can run it.
 pub fn check(imports: &[String], exports: &[String]) -> Result<Version, String> {

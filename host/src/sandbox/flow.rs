@@ -1,5 +1,7 @@
 //! A running flow and how its failures are put in the user's terms.
 
+use std::collections::HashMap;
+
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use wasmtime::Store;
@@ -96,28 +98,34 @@ impl Flow {
 
     /// Pushes one batch of the input named `input`: the columns the plugin
     /// asked for, while the host keeps the whole batch for `emit-selected`.
+    /// The batch has every column of the input, or exactly those that
+    /// [`Flow::read_only_columns`] names for it.
     pub fn push(&mut self, input: &str, batch: &RecordBatch) -> Result<(), PluginError> {
         let state = self.instance.store.data_mut();
+        let held = state.held(input, batch).map_err(PluginError::Internal)?;
         let bytes = match state.projection(input) {
-            Some(columns) => batch
-                .project(columns)
+            Some(columns) => held
+                .project(&state.held_positions(input, columns))
                 .map_err(|e| PluginError::Internal(format!("projecting `{input}`: {e}")))
                 .and_then(|b| encode(&b)),
-            None => encode(batch),
+            None => encode(&held),
         }?;
-        state.pushed = Some(batch.clone());
-        if let Some(retained) = state.retained.get_mut(input)
-            && batch.num_rows() > 0
+        if let Some(retained) = state.retained.get(input)
+            && held.num_rows() > 0
         {
-            let kept = batch
-                .project(&retained.columns)
+            let positions = state.held_positions(input, &retained.columns);
+            let kept = held
+                .project(&positions)
                 .map_err(|e| PluginError::Internal(format!("retaining `{input}`: {e}")))?;
             state
                 .memory
                 .retain(kept.get_array_memory_size())
                 .map_err(PluginError::Stopped)?;
-            retained.batches.push(kept);
+            if let Some(retained) = state.retained.get_mut(input) {
+                retained.batches.push(kept);
+            }
         }
+        state.pushed = Some(held);
         let result = self
             .instance
             .bindings
@@ -128,6 +136,12 @@ impl Flow {
         result
             .map_err(|e| self.instance.stopped(e))?
             .map_err(stage_error)
+    }
+
+    /// Per input, the only columns the plugin keeps (`rows.read-only`, as
+    /// of now): all the host need read of it.
+    pub fn read_only_columns(&self) -> HashMap<String, Vec<String>> {
+        self.instance.store.data().read_only_names()
     }
 
     /// Ends the flow; its outputs are complete once this returns.

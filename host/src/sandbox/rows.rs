@@ -4,6 +4,8 @@
 //! the output. The rows cross the boundary once instead of twice, and only
 //! the columns the stage reads cross at all.
 
+use std::collections::HashMap;
+
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow_buffer::{BooleanBuffer, Buffer};
 use arrow_schema::{Field, FieldRef, SchemaRef};
@@ -19,7 +21,23 @@ impl Host for FlowState {
             return Ok(());
         }
         let indices = self.column_indices(&input, &columns)?;
+        self.check_read(&input, &indices)?;
         self.projections.insert(input, indices);
+        Ok(())
+    }
+
+    fn read_only(&mut self, input: String, columns: Vec<String>) -> Result<(), String> {
+        if columns.is_empty() {
+            return Err(format!("read-only for input `{input}` names no column"));
+        }
+        let indices = self.column_indices(&input, &columns)?;
+        // Once only: the host may already be reading just those columns.
+        if self.read_only.contains_key(&input) {
+            return Err(format!("read-only for input `{input}` was already called"));
+        }
+        self.check_read(&input, &indices)?;
+        self.projections.insert(input.clone(), indices.clone());
+        self.read_only.insert(input, indices);
         Ok(())
     }
 
@@ -35,6 +53,7 @@ impl Host for FlowState {
 
     fn retain(&mut self, input: String, columns: Vec<String>) -> Result<(), String> {
         let columns = self.column_indices(&input, &columns)?;
+        self.check_read(&input, &columns)?;
         self.retained.insert(
             input,
             Retained {
@@ -94,6 +113,65 @@ impl FlowState {
     /// The columns of `input` that pushes carry, when not all of them.
     pub(super) fn projection(&self, input: &str) -> Option<&[usize]> {
         self.projections.get(input).map(Vec::as_slice)
+    }
+
+    /// Refuses columns of `input` that `read-only` left out.
+    fn check_read(&self, input: &str, indices: &[usize]) -> Result<(), String> {
+        let Some(read) = self.read_only.get(input) else {
+            return Ok(());
+        };
+        match indices.iter().find(|i| !read.contains(i)) {
+            None => Ok(()),
+            Some(&i) => {
+                let schema = self.input_schema(input)?;
+                let name = schema.fields().get(i).map_or("?", |f| f.name().as_str());
+                Err(format!(
+                    "input `{input}`'s column `{name}` is not kept: read-only named the columns the flow keeps"
+                ))
+            }
+        }
+    }
+
+    /// What the flow holds of a batch of `input`: the `read-only` columns
+    /// (the batch may already be only those), or the whole batch.
+    pub(super) fn held(&self, input: &str, batch: &RecordBatch) -> Result<RecordBatch, String> {
+        let Some(read) = self.read_only.get(input) else {
+            return Ok(batch.clone());
+        };
+        if batch.num_columns() == read.len() {
+            return Ok(batch.clone());
+        }
+        batch
+            .project(read)
+            .map_err(|e| format!("keeping the read-only columns of `{input}`: {e}"))
+    }
+
+    /// `indices` (columns of `input`'s schema) as positions in what the
+    /// flow holds of its batches.
+    pub(super) fn held_positions(&self, input: &str, indices: &[usize]) -> Vec<usize> {
+        match self.read_only.get(input) {
+            Some(read) => indices
+                .iter()
+                .filter_map(|i| read.iter().position(|r| r == i))
+                .collect(),
+            None => indices.to_vec(),
+        }
+    }
+
+    /// Per input with `read-only` columns, their names: what the host needs
+    /// to read of it.
+    pub(super) fn read_only_names(&self) -> HashMap<String, Vec<String>> {
+        self.read_only
+            .iter()
+            .filter_map(|(input, indices)| {
+                let schema = self.input_schema(input).ok()?;
+                let names = indices
+                    .iter()
+                    .filter_map(|&i| schema.fields().get(i).map(|f| f.name().clone()))
+                    .collect();
+                Some((input.clone(), names))
+            })
+            .collect()
     }
 
     fn accept_selected(
@@ -301,6 +379,45 @@ pub(super) mod tests {
         assert!(err.contains("unknown input `other` (inputs: in)"), "{err}");
         state.project("in".into(), vec![]).unwrap();
         assert_eq!(state.projection("in"), None);
+    }
+
+    #[test]
+    fn read_only_keeps_only_its_columns() {
+        let runtime = runtime();
+        let (mut state, _) = state(&runtime);
+        let err = state.read_only("in".into(), vec![]).unwrap_err();
+        assert!(err.contains("names no column"), "{err}");
+        state.read_only("in".into(), vec!["name".into()]).unwrap();
+        assert_eq!(state.projection("in"), Some(&[1][..]));
+        let reads = HashMap::from([("in".to_string(), vec!["name".to_string()])]);
+        assert_eq!(state.read_only_names(), reads);
+        let err = state
+            .read_only("in".into(), vec!["name".into()])
+            .unwrap_err();
+        assert!(err.contains("already called"), "{err}");
+        for err in [
+            state.project("in".into(), vec!["id".into()]).unwrap_err(),
+            state.retain("in".into(), vec!["id".into()]).unwrap_err(),
+        ] {
+            assert!(err.contains("column `id` is not kept"), "{err}");
+        }
+        state.retain("in".into(), vec!["name".into()]).unwrap();
+        // A whole batch and one read with only the kept column are held alike.
+        let whole = state.pushed.clone().unwrap();
+        let held = state.held("in", &whole).unwrap();
+        assert_eq!(held.schema().field(0).name(), "name");
+        assert_eq!(held.num_columns(), 1);
+        assert_eq!(state.held("in", &held).unwrap(), held);
+        assert_eq!(state.held_positions("in", &[1]), [0]);
+        // `emit-selected` has only the kept column to emit.
+        state.pushed = Some(held);
+        let err = state
+            .accept_selected("main", vec![0xff, 0b11], None)
+            .unwrap_err();
+        assert!(
+            err.contains("emitted rows with columns (name Utf8)"),
+            "{err}"
+        );
     }
 
     #[test]

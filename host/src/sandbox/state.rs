@@ -52,6 +52,9 @@ pub struct FlowState {
     /// Per input, the columns its pushes carry when the plugin asked for
     /// fewer than all (`rows.project`).
     pub projections: HashMap<String, Vec<usize>>,
+    /// Per input, the only columns the flow keeps (`rows.read-only`): the
+    /// host reads, holds and pushes no others.
+    pub read_only: HashMap<String, Vec<usize>>,
     /// The batch being pushed, whole: what `rows.emit-selected` selects from.
     pub pushed: Option<RecordBatch>,
     /// Per input the plugin asked to retain (`rows.retain`), the asked
@@ -107,6 +110,7 @@ impl FlowState {
             stderr,
             inputs: Vec::new(),
             projections: HashMap::new(),
+            read_only: HashMap::new(),
             pushed: None,
             retained: HashMap::new(),
         }

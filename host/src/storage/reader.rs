@@ -23,17 +23,19 @@ use super::delta::DataFile;
 pub const BATCH_ROWS: usize = 65_536;
 
 /// Streams `files` (under `root` in `store`) into `sender` as batches tagged
-/// with `input`, in order. Stops early when the receiver is gone.
+/// with `input`, in order, only the named `columns` when given. Stops early
+/// when the receiver is gone.
 pub async fn stream_files(
     store: Arc<dyn ObjectStore>,
     root: Path,
     files: Vec<DataFile>,
     input: String,
+    columns: Option<Vec<String>>,
     sender: mpsc::Sender<(String, RecordBatch)>,
 ) -> Result<u64, StorageError> {
     let mut rows = 0u64;
     for file in files {
-        let mut stream = open_file(&store, &root, &file, None, None).await?;
+        let mut stream = open_file(&store, &root, &file, columns.as_deref(), None).await?;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| read_failed(&file, e))?;
             rows += batch.num_rows() as u64;
@@ -127,7 +129,14 @@ pub async fn head(
     let files = super::delta::data_files(&table).await?;
     let (store, root) = super::open_store(location)?;
     let (sender, mut receiver) = mpsc::channel(4);
-    let reader = tokio::spawn(stream_files(store, root, files, String::new(), sender));
+    let reader = tokio::spawn(stream_files(
+        store,
+        root,
+        files,
+        String::new(),
+        None,
+        sender,
+    ));
     let mut batches = Vec::new();
     let mut total = 0u64;
     let mut kept = 0usize;

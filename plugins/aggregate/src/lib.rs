@@ -76,7 +76,7 @@ impl Stage for AggregateStage {
         _context: RunContext,
     ) -> Result<Self, Error> {
         let mut engine = Engine::new(options, inputs)?;
-        // The host sends each input's columns that the output reads, no more.
+        // The host reads each input's columns that the output reads, no more.
         for (input, columns) in engine.read_columns() {
             let Some((_, schema)) = inputs.iter().find(|(name, _)| *name == input) else {
                 continue;
@@ -89,7 +89,7 @@ impl Stage for AggregateStage {
                 .filter_map(|&i| schema.fields().get(i))
                 .map(|f| f.name().clone())
                 .collect();
-            lfhost_plugin_sdk::project(&input, &names)?;
+            lfhost_plugin_sdk::read_only(&input, &names)?;
             engine.sent_only(&input, columns);
         }
         Ok(AggregateStage { engine })

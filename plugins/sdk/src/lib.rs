@@ -243,6 +243,14 @@ pub fn project(input: &str, columns: &[String]) -> Result<(), Error> {
     bindings::lfhost::plugin::rows::project(input, columns).map_err(Error::Internal)
 }
 
+/// Like [`project`], and the host keeps no other column of `input` either:
+/// called in `open`, it reads only `columns` from storage. For a stage that
+/// builds its output from what it reads; afterwards [`emit_selected`] emits
+/// only these columns and [`retain`] may name only these.
+pub fn read_only(input: &str, columns: &[String]) -> Result<(), Error> {
+    bindings::lfhost::plugin::rows::read_only(input, columns).map_err(Error::Internal)
+}
+
 /// Emits to `output` the rows of the batch being pushed where `selection`
 /// is true (a null is false), with every input column the host holds for
 /// them, then the columns of `extra` (one row per selected row). Only rows'
