@@ -31,7 +31,7 @@ pub use plugin::{FlowContext, Plugin};
 pub use state::{LandingGrant, OutputSink};
 
 use bindings::StagePluginPre;
-use cache::ComponentCache;
+use cache::{ComponentCache, FileDigest};
 use state::FlowState;
 
 /// The output every stage has.
@@ -162,15 +162,18 @@ impl Sandbox {
         pinned_sha256: Option<&str>,
     ) -> Result<Plugin, PluginError> {
         let shown = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| PluginError::Read {
+        let read_failed = |e: std::io::Error| PluginError::Read {
             path: shown.clone(),
             reason: if e.kind() == std::io::ErrorKind::NotFound {
                 "no such file (build the plugins first: see README.md)".to_string()
             } else {
                 e.to_string()
             },
-        })?;
-        let digest = digest(&bytes);
+        };
+        let FileDigest { digest, bytes } = self
+            .cache
+            .file_digest(&self.engine, path)
+            .map_err(read_failed)?;
         if let Some(expected) = pinned_sha256
             && expected != digest
         {
@@ -186,7 +189,17 @@ impl Sandbox {
         };
         let component: Component = self
             .cache
-            .load(&self.engine, &digest, &bytes)
+            .load(&self.engine, &digest, || match bytes {
+                Some(bytes) => Ok(bytes),
+                // Its compiled form turned out unreadable: read it after all.
+                None => {
+                    let bytes = std::fs::read(path)?;
+                    if cache::digest(&bytes) != digest {
+                        wasmtime::bail!("the file changed while it was being loaded");
+                    }
+                    Ok(bytes)
+                }
+            })
             .map_err(|e| incompatible(format!("{e:#}")))?;
         let component_type = component.component_type();
         let imports: Vec<String> = component_type
