@@ -8,6 +8,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::bindings::{LandingFile, NamedSchema, StageError, StagePlugin};
+use super::rows::held_positions;
 use super::state::{FlowState, LandingGrant};
 use super::{Counters, PluginError};
 
@@ -105,15 +106,15 @@ impl Flow {
         let held = state.held(input, batch).map_err(PluginError::Internal)?;
         let bytes = match state.projection(input) {
             Some(columns) => held
-                .project(&state.held_positions(input, columns))
+                .project(&held_positions(state.read_only.get(input), columns))
                 .map_err(|e| PluginError::Internal(format!("projecting `{input}`: {e}")))
                 .and_then(|b| encode(&b)),
             None => encode(&held),
         }?;
-        if let Some(retained) = state.retained.get(input)
+        if let Some(retained) = state.retained.get_mut(input)
             && held.num_rows() > 0
         {
-            let positions = state.held_positions(input, &retained.columns);
+            let positions = held_positions(state.read_only.get(input), &retained.columns);
             let kept = held
                 .project(&positions)
                 .map_err(|e| PluginError::Internal(format!("retaining `{input}`: {e}")))?;
@@ -121,9 +122,7 @@ impl Flow {
                 .memory
                 .retain(kept.get_array_memory_size())
                 .map_err(PluginError::Stopped)?;
-            if let Some(retained) = state.retained.get_mut(input) {
-                retained.batches.push(kept);
-            }
+            retained.batches.push(kept);
         }
         state.pushed = Some(held);
         let result = self

@@ -35,7 +35,6 @@ impl Host for FlowState {
         if self.read_only.contains_key(&input) {
             return Err(format!("read-only for input `{input}` was already called"));
         }
-        self.check_read(&input, &indices)?;
         self.projections.insert(input.clone(), indices.clone());
         self.read_only.insert(input, indices);
         Ok(())
@@ -146,18 +145,6 @@ impl FlowState {
             .map_err(|e| format!("keeping the read-only columns of `{input}`: {e}"))
     }
 
-    /// `indices` (columns of `input`'s schema) as positions in what the
-    /// flow holds of its batches.
-    pub(super) fn held_positions(&self, input: &str, indices: &[usize]) -> Vec<usize> {
-        match self.read_only.get(input) {
-            Some(read) => indices
-                .iter()
-                .filter_map(|i| read.iter().position(|r| r == i))
-                .collect(),
-            None => indices.to_vec(),
-        }
-    }
-
     /// Per input with `read-only` columns, their names: what the host needs
     /// to read of it.
     pub(super) fn read_only_names(&self) -> HashMap<String, Vec<String>> {
@@ -248,6 +235,18 @@ impl FlowState {
         let bytes = batch.get_array_memory_size();
         self.check_batch_size(bytes)?;
         self.accept_batch(output, batch, bytes)
+    }
+}
+
+/// `indices` (columns of an input's schema) as positions in what a flow
+/// holds of its batches: all columns, or only `read` (its `read-only` ones).
+pub(super) fn held_positions(read: Option<&Vec<usize>>, indices: &[usize]) -> Vec<usize> {
+    match read {
+        Some(read) => indices
+            .iter()
+            .filter_map(|i| read.iter().position(|r| r == i))
+            .collect(),
+        None => indices.to_vec(),
     }
 }
 
@@ -408,7 +407,7 @@ pub(super) mod tests {
         assert_eq!(held.schema().field(0).name(), "name");
         assert_eq!(held.num_columns(), 1);
         assert_eq!(state.held("in", &held).unwrap(), held);
-        assert_eq!(state.held_positions("in", &[1]), [0]);
+        assert_eq!(held_positions(state.read_only.get("in"), &[1]), [0]);
         // `emit-selected` has only the kept column to emit.
         state.pushed = Some(held);
         let err = state
