@@ -14,6 +14,8 @@ use wasmtime::component::Component;
 pub struct ComponentCache {
     dir: Option<PathBuf>,
     digests: Option<PathBuf>,
+    /// [`SETTLED`], shorter in tests.
+    settled: std::time::Duration,
 }
 
 /// A remembered digest is trusted only for a file last changed at least
@@ -39,6 +41,7 @@ impl ComponentCache {
         ComponentCache {
             dir: dir.as_ref().map(|d| d.join("components")),
             digests: dir.map(|d| d.join("digests")),
+            settled: SETTLED,
         }
     }
 
@@ -65,11 +68,9 @@ impl ComponentCache {
         }
         let bytes = std::fs::read(path)?;
         let digest = digest(&bytes);
-        let settled = meta
-            .modified()
-            .ok()
+        let settled = last_change(&meta)
             .and_then(|m| m.elapsed().ok())
-            .is_some_and(|age| age >= SETTLED);
+            .is_some_and(|age| age >= self.settled);
         if let Some((entry, identity)) = remembered
             && settled
             && let Err(e) = write_atomically(&entry, format!("{identity} {digest}\n").as_bytes())
@@ -167,6 +168,24 @@ fn identity(_meta: &std::fs::Metadata) -> Option<String> {
     None
 }
 
+/// When the file last changed: the later of its modification time, which
+/// anyone who can write it can set back, and its change time, which only
+/// the kernel sets.
+#[cfg(unix)]
+fn last_change(meta: &std::fs::Metadata) -> Option<std::time::SystemTime> {
+    use std::os::unix::fs::MetadataExt;
+    let changed = u64::try_from(meta.ctime())
+        .ok()
+        .map(|s| std::time::Duration::new(s, u32::try_from(meta.ctime_nsec()).unwrap_or(0)))
+        .and_then(|since| std::time::UNIX_EPOCH.checked_add(since))?;
+    Some(meta.modified().map_or(changed, |m| m.max(changed)))
+}
+
+#[cfg(not(unix))]
+fn last_change(meta: &std::fs::Metadata) -> Option<std::time::SystemTime> {
+    meta.modified().ok()
+}
+
 fn store(path: &Path, component: &Component) -> Result<(), Box<dyn std::error::Error>> {
     write_atomically(path, &component.serialize()?)?;
     Ok(())
@@ -205,9 +224,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lfhost-digests-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let cache = ComponentCache {
+        // Files count as settled at once here; the real wait is checked below.
+        let mut cache = ComponentCache {
             dir: Some(dir.join("components")),
             digests: Some(dir.join("digests")),
+            settled: Duration::ZERO,
         };
         let engine = Engine::default();
         let plugin = dir.join("plugin.wasm");
@@ -230,6 +251,16 @@ mod tests {
         let changed = cache.file_digest(&engine, &plugin).unwrap();
         assert_eq!(changed.digest, digest(b"other"));
         assert!(changed.bytes.is_some());
+
+        // With the real wait: its modification time was set back, but it
+        // changed just now, so it is not remembered, even compiled.
+        cache.settled = SETTLED;
+        write_aged(&plugin, b"again", Duration::from_secs(60));
+        let again_compiled = cache.compiled_path(&engine, &digest(b"again")).unwrap();
+        write_atomically(&again_compiled, b"").unwrap();
+        for _ in 0..2 {
+            assert!(cache.file_digest(&engine, &plugin).unwrap().bytes.is_some());
+        }
 
         // A file changed just now is hashed each time, never remembered.
         std::fs::write(&plugin, b"fresh").unwrap();
