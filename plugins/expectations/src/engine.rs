@@ -11,7 +11,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lfhost_plugin_sdk::Error;
 
 use crate::coerce;
-use crate::eval::{Batch, eval};
+use crate::eval::{Batch, Memo, eval};
 use crate::options::{Action, Options};
 use crate::planner::Planner;
 use crate::table_rules::{self, Rule};
@@ -249,9 +249,11 @@ impl Expectations {
             })?;
             columns[*i] = Some(column);
         }
+        let memo = Memo::default();
         let input = Batch {
             columns: &columns,
             len,
+            memo: Some(&memo),
         };
         let mut passes = Vec::with_capacity(self.expectations.len());
         for e in &self.expectations {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arrow_arith::boolean::{and_kleene, is_not_null, is_null, not, or_kleene};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, BooleanArray, Datum};
+use arrow_buffer::BooleanBuffer;
 use arrow_cast::cast_with_options;
 use arrow_ord::cmp;
 use arrow_schema::ArrowError;
@@ -25,6 +26,24 @@ use crate::value::Value;
 pub struct Batch<'a> {
     pub columns: &'a [Option<ArrayRef>],
     pub len: usize,
+    /// Where several expressions are evaluated over one batch, the
+    /// comparisons they share are computed once.
+    pub memo: Option<&'a Memo>,
+}
+
+/// The results of comparisons between columns and literals over one batch,
+/// by their SQL: data-quality rules repeat such guards (five of the seed's
+/// order rules begin `operation = 'DELETE' OR`). The SQL names the columns
+/// and literals, so within one batch the same text is the same result.
+#[derive(Default)]
+pub struct Memo(std::cell::RefCell<std::collections::HashMap<String, Value>>);
+
+fn column_or_literal(expr: &Typed) -> bool {
+    match &expr.node {
+        Node::Column(_) | Node::Const(_) => true,
+        Node::Cast(x) => column_or_literal(x),
+        _ => false,
+    }
 }
 
 /// Evaluates `expr` over `batch`.
@@ -45,7 +64,19 @@ pub fn eval(expr: &Typed, batch: &Batch<'_>) -> Result<Value, ArrowError> {
         }
         Node::And(a, b) => logical(eval(a, batch)?, eval(b, batch)?, len, and_kleene),
         Node::Or(a, b) => logical(eval(a, batch)?, eval(b, batch)?, len, or_kleene),
-        Node::Compare(op, a, b) => compare(*op, &eval(a, batch)?, &eval(b, batch)?),
+        Node::Compare(op, a, b) => {
+            let memo = batch
+                .memo
+                .filter(|_| column_or_literal(a) && column_or_literal(b));
+            if let Some(known) = memo.and_then(|m| m.0.borrow().get(&expr.sql).cloned()) {
+                return Ok(known);
+            }
+            let value = compare(*op, &eval(a, batch)?, &eval(b, batch)?)?;
+            if let Some(memo) = memo {
+                memo.0.borrow_mut().insert(expr.sql.clone(), value.clone());
+            }
+            Ok(value)
+        }
         Node::Between {
             input,
             low,
@@ -63,11 +94,18 @@ pub fn eval(expr: &Typed, batch: &Batch<'_>) -> Result<Value, ArrowError> {
             negated,
         } => {
             let x = eval(input, batch)?;
+            let items = list
+                .iter()
+                .map(|item| eval(item, batch))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(hits) = in_texts(&x, &items, *negated) {
+                return Value::from_booleans(hits, false);
+            }
             // x IN (a, b) is x = a OR x = b, with OR's NULL rules: no match
             // and a NULL item give NULL.
             let mut any: Option<Value> = None;
-            for item in list {
-                let hit = compare(CmpOp::Eq, &x, &eval(item, batch)?)?;
+            for item in &items {
+                let hit = compare(CmpOp::Eq, &x, item)?;
                 any = Some(match any {
                     None => hit,
                     Some(prev) => logical(prev, hit, len, or_kleene)?,
@@ -188,6 +226,35 @@ fn logical(
     }
     let r = kernel(&a.into_booleans(len)?, &b.into_booleans(len)?)?;
     Value::from_booleans(r, false)
+}
+
+/// `x [NOT] IN (texts)` for a text column and non-NULL text literals, in
+/// one pass over the column: the general path compares the whole column
+/// once per item and then ORs the results, and a data-quality rule such as
+/// `status IN ('PLACED', 'SHIPPED', ...)` runs over every row of a table.
+/// With no NULL item, a non-NULL row is TRUE or FALSE and a NULL row stays
+/// NULL, which is what OR-ing the comparisons gives. `None` leaves any other
+/// case to the general path.
+fn in_texts(x: &Value, items: &[Value], negated: bool) -> Option<BooleanArray> {
+    let Value::Array(column) = x else {
+        return None;
+    };
+    let column = column.as_string_opt::<i32>()?;
+    let texts = items
+        .iter()
+        .map(|item| match item {
+            Value::Scalar(s) => {
+                let one = s.get().0.as_string_opt::<i32>()?;
+                one.is_valid(0).then(|| one.value(0).as_bytes())
+            }
+            Value::Array(_) => None,
+        })
+        .collect::<Option<Vec<&[u8]>>>()?;
+    let hits = BooleanBuffer::collect_bool(column.len(), |row| {
+        let value = column.value(row).as_bytes();
+        texts.contains(&value) != negated
+    });
+    Some(BooleanArray::new(hits, column.nulls().cloned()))
 }
 
 pub fn compare(op: CmpOp, a: &Value, b: &Value) -> Result<Value, ArrowError> {

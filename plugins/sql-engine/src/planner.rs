@@ -288,6 +288,7 @@ impl<'a> Planner<'a> {
         let batch = Batch {
             columns: &[],
             len: 1,
+            memo: None,
         };
         let value = eval(&typed, &batch)
             .and_then(|v| v.into_array(1))

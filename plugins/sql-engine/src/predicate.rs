@@ -94,6 +94,7 @@ impl Predicate {
         let input = Batch {
             columns: &columns,
             len,
+            memo: None,
         };
         let value = eval(&self.typed, &input)
             .and_then(|v| v.into_booleans(len))

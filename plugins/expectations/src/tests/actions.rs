@@ -407,3 +407,40 @@ fn a_flow_reads_only_the_columns_its_rules_read_unless_one_fails_the_flow() {
     assert_eq!(failed.schema().field(0), quarantine.schema().field(3));
     assert_eq!(failed.column(0), quarantine.column(3));
 }
+
+#[test]
+fn rules_sharing_a_comparison_each_count_it_once_per_batch() {
+    let e = plan(
+        json!({"expectations": [
+            {"name": "a", "expr": "y = 'keep' OR x > 5", "action": "warn"},
+            {"name": "b", "expr": "y = 'keep' OR x < 2", "action": "warn"},
+            {"name": "c", "expr": "NOT (y = 'keep')", "action": "warn"},
+            {"name": "d", "expr": "y = 'kee' OR x = 3", "action": "warn"},
+        ]}),
+        batch(vec![
+            ("x", Arc::new(Int64Array::from(vec![1]))),
+            ("y", Arc::new(StringArray::from(vec!["keep"]))),
+        ])
+        .schema(),
+    )
+    .unwrap();
+    let first = batch(vec![
+        ("x", Arc::new(Int64Array::from(vec![1, 3, 6, 9]))),
+        (
+            "y",
+            Arc::new(StringArray::from(vec![
+                Some("keep"),
+                None,
+                Some("drop"),
+                Some("keep"),
+            ])),
+        ),
+    ]);
+    let second = batch(vec![
+        ("x", Arc::new(Int64Array::from(vec![0, 3]))),
+        ("y", Arc::new(StringArray::from(vec!["drop", "drop"]))),
+    ]);
+    let passed = |b: &RecordBatch| e.judge(b).unwrap().counts.passed;
+    assert_eq!(passed(&first), vec![3, 2, 1, 1]);
+    assert_eq!(passed(&second), vec![0, 1, 2, 1]);
+}

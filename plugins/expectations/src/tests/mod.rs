@@ -178,6 +178,7 @@ pub fn try_values(sql: &str, batch: &RecordBatch) -> Result<ArrayRef, String> {
     let input = Batch {
         columns: &columns,
         len: batch.num_rows(),
+        memo: None,
     };
     let value = eval(&typed, &input).map_err(|e| e.to_string())?;
     value

@@ -100,6 +100,13 @@ fn in_lists_with_sql_null_rules() {
         ("i IN (1, NULL)", [T, N, N, N, N]),
         ("i NOT IN (1, NULL)", [F, N, N, N, N]),
         ("s IN ('abc', 'x')", [T, F, N, F, F]),
+        // Text lists take a one-pass path; the same rules hold there.
+        ("s NOT IN ('abc', 'x')", [F, T, N, T, T]),
+        ("s IN ('ab', 'abcd', 'Émile', 'a_b%c')", [F, T, N, F, T]),
+        ("s IN ('abc', NULL)", [T, N, N, N, N]),
+        ("s NOT IN ('abc', NULL)", [F, N, N, N, N]),
+        ("s IN (s, 'x')", [T, T, N, T, T]),
+        ("s IN ('  pad  ')", [F, F, N, T, F]),
         ("d IN (0, 12.34)", [T, T, N, F, F]),
         ("i IN (b, 2)", [F, T, N, F, F]),
         ("NULL IN (1, 2)", [N, N, N, N, N]),
