@@ -417,11 +417,7 @@ fn rules_sharing_a_comparison_each_count_it_once_per_batch() {
             {"name": "c", "expr": "NOT (y = 'keep')", "action": "warn"},
             {"name": "d", "expr": "y = 'kee' OR x = 3", "action": "warn"},
         ]}),
-        batch(vec![
-            ("x", Arc::new(Int64Array::from(vec![1]))),
-            ("y", Arc::new(StringArray::from(vec!["keep"]))),
-        ])
-        .schema(),
+        xy().schema(),
     )
     .unwrap();
     let first = batch(vec![
