@@ -14,9 +14,10 @@ read by GNU time, so that the figure is that process's own):
      same files (benches/peers/*_pipeline.py, writing Parquet);
   4. every peer's gold table (and silver tables) is checked equal to
      lfhost's: the comparison is of the same work;
-  5. lfhost runs again with nothing new, then with the 1% increment;
+  5. lfhost runs again with nothing new (three times: the median counts),
+     then with the 1% increment;
   6. bench-expectations measures the sandbox's cost (the same stage native
-     and as Wasm).
+     and as Wasm, in alternating rounds: the ratio of the medians counts).
 It prints one table and each target's figure.
 """
 
@@ -120,7 +121,13 @@ def main() -> int:
             sys.exit(f"{peer}'s tables differ from lfhost's:\n{check.stdout}\n{check.stderr}")
         print(f"  {peer}: {', '.join(COMPARED)} equal lfhost's", flush=True)
 
-    nothing = measure("lfhost run, nothing new", [*lfhost, "run", pipeline, *vars_], env=env)
+    # Three runs, the median reported: one run of a ~100 ms process swings
+    # with whatever the machine did just before (the peers' gigabytes).
+    nothings = sorted(
+        (measure(f"lfhost run, nothing new ({i})", [*lfhost, "run", pipeline, *vars_], env=env) for i in (1, 2, 3)),
+        key=lambda m: m.wall,
+    )
+    nothing = nothings[1]
     for path in sorted(increment.rglob("*.*")):
         target = landing / path.relative_to(increment)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -145,7 +152,8 @@ def main() -> int:
         print(f"  lfhost wall <= {m.label}: {full.wall / m.wall:.2f}x  {verdict}")
     share = incremental.wall / full.wall
     print(f"  1% increment < 10% of a full run: {incremental.wall:.2f} s = {share:.1%}  {'met' if share < 0.10 else 'MISSED'}")
-    print(f"  nothing new < 200 ms: {nothing.wall * 1000:.0f} ms  {'met' if nothing.wall < 0.2 else 'MISSED'}")
+    spread = ", ".join(f"{m.wall * 1000:.0f}" for m in nothings)
+    print(f"  nothing new < 200 ms: {nothing.wall * 1000:.0f} ms (median of {spread} ms)  {'met' if nothing.wall < 0.2 else 'MISSED'}")
     if sandbox_ratio:
         wasm = float(sandbox_ratio.group(1))
         print(f"  Wasm stages within 1.3x of native: {wasm:.2f}x  {'met' if wasm <= 1.3 else 'MISSED'}")

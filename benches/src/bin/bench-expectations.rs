@@ -1,8 +1,9 @@
 //! Evaluates the seed's order expectations over many rows, natively and as
 //! the Wasm plugin inside lfhost's sandbox, in one run, and prints rows/s
-//! and the ratio (the sandbox's cost).
+//! and the ratio (the sandbox's cost): ROUNDS alternating rounds of each,
+//! and the ratio of their medians.
 //!
-//!     cargo run --release -p lfhost-bench --bin bench-expectations -- [ROWS]
+//!     cargo run --release -p lfhost-bench --bin bench-expectations -- [ROWS] [ROUNDS]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,10 +15,11 @@ use arrow_array::{
     TimestampMicrosecondArray,
 };
 use arrow_schema::SchemaRef;
-use lfhost::sandbox::{FlowContext, Limits, OutputSink, Sandbox};
+use lfhost::sandbox::{Allocation, FlowContext, Limits, OutputSink, Plugin, Sandbox};
 
 const BATCH_ROWS: usize = 65_536;
 const DEFAULT_ROWS: usize = 10_000_000;
+const DEFAULT_ROUNDS: usize = 5;
 
 /// The seed pipeline's silver_orders_clean expectations, as in pipelines.toml.
 const OPTIONS: &str = r#"{"expectations": [
@@ -37,69 +39,117 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| format!("ROWS must be a number, got `{text}`"))?,
         None => DEFAULT_ROWS,
     };
+    let rounds: usize = match std::env::args().nth(2) {
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|&n: &usize| n > 0)
+            .with_context(|| format!("ROUNDS must be a positive number, got `{text}`"))?,
+        None => DEFAULT_ROUNDS,
+    };
     let wasm = std::env::var("LFHOST_EXPECTATIONS_WASM")
         .unwrap_or_else(|_| "target/wasm32-wasip2/release/expectations.wasm".to_string());
     let schema = lfhost_bench::bronze_orders_schema();
     let batches = generate(&schema, rows)?;
     println!(
-        "bench-expectations: {rows} order rows in {} batches of up to {BATCH_ROWS}",
+        "bench-expectations: {rows} order rows in {} batches of up to {BATCH_ROWS}, {rounds} rounds",
         batches.len()
     );
 
-    let (native, native_kept) = native(&schema, &batches)?;
+    let engine = expectations::Expectations::plan(OPTIONS, schema.clone())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (sandboxed, sandboxed_kept) = runtime.block_on(sandboxed(&wasm, &schema, batches))?;
-    // The same work or no comparison: both must keep the same rows.
-    if sandboxed_kept != native_kept {
-        anyhow::bail!("the sandbox kept {sandboxed_kept} rows, native {native_kept}");
+    let plugin = {
+        // Loading reads the compiled-component cache on the runtime. The
+        // instance pool is what `lfhost run` uses.
+        let _inside = runtime.enter();
+        let sandbox = Sandbox::with_allocation(Allocation::Pooling {
+            instances: 2,
+            max_memory_bytes: Limits::default().memory_bytes,
+        })?;
+        Arc::new(sandbox.load(std::path::Path::new(&wasm), None)?)
+    };
+    // Alternating rounds, so that a slow spell of a shared machine falls on
+    // both sides, and medians, so that one such spell does not decide.
+    let (mut native_times, mut wasm_times) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        let (native_time, native_kept) = native(&engine, &batches)?;
+        let (wasm_time, wasm_kept) =
+            runtime.block_on(sandboxed(plugin.clone(), &schema, batches.clone()))?;
+        // The same work or no comparison: both must keep the same rows.
+        if wasm_kept != native_kept {
+            anyhow::bail!("the sandbox kept {wasm_kept} rows, native {native_kept}");
+        }
+        println!(
+            "round {round}: kept {native_kept} rows; native {:.3} s, wasm {:.3} s ({:.2}x)",
+            native_time.as_secs_f64(),
+            wasm_time.as_secs_f64(),
+            wasm_time.as_secs_f64() / native_time.as_secs_f64()
+        );
+        native_times.push(native_time);
+        wasm_times.push(wasm_time);
     }
 
+    let (native, sandboxed) = (median(&mut native_times), median(&mut wasm_times));
     let rate = |d: Duration| rows as f64 / d.as_secs_f64();
-    println!("{:<22} {:>10} {:>16}", "evaluator", "seconds", "rows/s");
     println!(
-        "{:<22} {:>10.3} {:>16.0}",
-        "native",
-        native.as_secs_f64(),
-        rate(native)
+        "{:<22} {:>10} {:>16}   (median of {rounds} rounds; fastest, slowest)",
+        "evaluator", "seconds", "rows/s"
     );
+    for (label, median, times) in [
+        ("native", native, &native_times),
+        ("wasm (lfhost sandbox)", sandboxed, &wasm_times),
+    ] {
+        println!(
+            "{label:<22} {:>10.3} {:>16.0}   ({:.3}, {:.3})",
+            median.as_secs_f64(),
+            rate(median),
+            times[0].as_secs_f64(),
+            times[times.len() - 1].as_secs_f64()
+        );
+    }
     println!(
-        "{:<22} {:>10.3} {:>16.0}",
-        "wasm (lfhost sandbox)",
-        sandboxed.as_secs_f64(),
-        rate(sandboxed)
-    );
-    println!(
-        "wasm / native time ratio: {:.2}x",
+        "wasm / native time ratio: {:.2}x (of the medians)",
         sandboxed.as_secs_f64() / native.as_secs_f64()
     );
     Ok(())
 }
 
-fn native(schema: &SchemaRef, batches: &[RecordBatch]) -> anyhow::Result<(Duration, usize)> {
-    let engine = expectations::Expectations::plan(OPTIONS, schema.clone())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+/// Sorts `times` and returns their median (the mean of the middle two for
+/// an even count).
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort_unstable();
+    let n = times.len();
+    if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        (times[n / 2 - 1] + times[n / 2]) / 2
+    }
+}
+
+fn native(
+    engine: &expectations::Expectations,
+    batches: &[RecordBatch],
+) -> anyhow::Result<(Duration, usize)> {
     let started = Instant::now();
     let mut kept = 0usize;
     for batch in batches {
         let outcome = engine.evaluate(batch).map_err(|e| anyhow::anyhow!("{e}"))?;
         kept += outcome.main.num_rows();
     }
-    let elapsed = started.elapsed();
-    println!("native: kept {kept} rows");
-    Ok((elapsed, kept))
+    Ok((started.elapsed(), kept))
 }
 
+/// One flow of the plugin (a fresh instance) over every batch.
 async fn sandboxed(
-    wasm: &str,
+    plugin: Arc<Plugin>,
     schema: &SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> anyhow::Result<(Duration, usize)> {
-    let (wasm, schema) = (wasm.to_string(), schema.clone());
+    let schema = schema.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<(Duration, usize)> {
-        let sandbox = Sandbox::new()?;
-        let plugin = sandbox.load(std::path::Path::new(&wasm), None)?;
         let inputs = vec![("bronze_orders".to_string(), schema)];
         let outputs = plugin.plan(OPTIONS, &inputs, "silver_orders_clean")?;
         let mut sinks = HashMap::new();
@@ -137,10 +187,12 @@ async fn sandboxed(
                 kept = rows;
             }
         }
-        println!(
-            "wasm: kept {kept} rows (counter rows_out: {})",
-            report.counters.get("rows_out").unwrap_or(-1)
-        );
+        if report.counters.get("rows_out") != i64::try_from(kept).ok() {
+            anyhow::bail!(
+                "the plugin counted {:?} rows out, its main output had {kept}",
+                report.counters.get("rows_out")
+            );
+        }
         Ok((elapsed, kept))
     })
     .await?
