@@ -9,6 +9,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lfhost_plugin_sdk::Error;
+use rustc_hash::FxHashMap;
 
 use crate::coerce;
 use crate::eval::{Batch, Memo, eval};
@@ -358,35 +359,46 @@ impl Expectations {
         dropped: &BooleanArray,
         passes: &[BooleanArray],
     ) -> Result<ArrayRef, Error> {
-        let mut failed_by: Vec<(String, BooleanArray)> = Vec::new();
-        for (e, pass) in self.expectations.iter().zip(passes) {
-            if e.action == Action::Drop {
-                let pass = arrow_select::filter::filter(pass, dropped).map_err(internal)?;
-                let pass = pass
-                    .as_any()
-                    .downcast_ref::<BooleanArray>()
-                    .cloned()
-                    .ok_or_else(|| Error::internal("filtering booleans gave another type"))?;
-                failed_by.push((render::json_string(&e.name), pass));
-            }
-        }
-        let rows = dropped.true_count();
-        // Row by row: each dropped row gets its own list of names.
+        let drops: Vec<(String, &BooleanArray)> = self
+            .expectations
+            .iter()
+            .zip(passes)
+            .filter(|(e, _)| e.action == Action::Drop)
+            .map(|(e, pass)| (render::json_string(&e.name), pass))
+            .collect();
+        // A NULL in `dropped` selects nothing, as in a filter.
+        let selected = match dropped.nulls() {
+            Some(valid) => dropped.values() & valid.inner(),
+            None => dropped.values().clone(),
+        };
+        let rows = selected.count_set_bits();
         let mut names = StringBuilder::with_capacity(rows, rows * 24);
-        let mut list = String::new();
-        for row in 0..rows {
-            list.clear();
-            list.push('[');
-            for (name, pass) in &failed_by {
-                if !pass.value(row) {
-                    if list.len() > 1 {
-                        list.push(',');
-                    }
-                    list.push_str(name);
+        // Dropped rows fail few distinct sets of rules: each set's list is
+        // rendered once (when the rules fit a 64-bit set).
+        let mut rendered: FxHashMap<u64, String> = FxHashMap::default();
+        let render = |row: usize| {
+            let failed = drops.iter().filter(|(_, pass)| !pass.value(row));
+            let mut list = String::from("[");
+            for (i, (name, _)) in failed.enumerate() {
+                if i > 0 {
+                    list.push(',');
                 }
+                list.push_str(name);
             }
             list.push(']');
-            names.append_value(&list);
+            list
+        };
+        for row in selected.set_indices() {
+            if drops.len() > 64 {
+                names.append_value(render(row));
+                continue;
+            }
+            let set = drops
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, pass))| !pass.value(row))
+                .fold(0u64, |set, (i, _)| set | 1 << i);
+            names.append_value(rendered.entry(set).or_insert_with(|| render(row)));
         }
         Ok(Arc::new(names.finish()))
     }

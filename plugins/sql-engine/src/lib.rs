@@ -14,6 +14,7 @@ pub mod functions;
 pub mod parse;
 pub mod planner;
 pub mod predicate;
+mod text_match;
 pub mod typed;
 pub mod types;
 pub mod value;

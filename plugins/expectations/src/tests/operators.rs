@@ -39,6 +39,12 @@ fn comparisons() {
         ("s = 'abc'", [T, F, N, F, F]),
         ("s < 'b'", [T, F, N, T, T]),
         ("s = 'it''s'", [F, F, N, F, F]),
+        // Text against a literal either way round, short and long.
+        ("s <> 'abc'", [F, T, N, T, T]),
+        ("'Émile' = s", [F, T, N, F, F]),
+        ("'  pad  ' <> s", [T, T, N, F, T]),
+        ("s = ''", [F, F, N, F, F]),
+        ("s = 'a much longer literal'", [F, F, N, F, F]),
         ("t = TRUE", [T, F, N, T, F]),
         ("t", [T, F, N, T, F]),
         ("\"Mixed Case\" = 3", [F, F, N, T, F]),
