@@ -388,11 +388,13 @@ impl Expectations {
             list.push(']');
             list
         };
-        for row in selected.set_indices() {
-            if drops.len() > 64 {
+        if drops.len() > 64 {
+            for row in selected.set_indices() {
                 names.append_value(render(row));
-                continue;
             }
+            return Ok(Arc::new(names.finish()));
+        }
+        for row in selected.set_indices() {
             let set = drops
                 .iter()
                 .enumerate()

@@ -125,6 +125,27 @@ fn quarantine_lists_the_drop_expectations_failed_in_order() {
     assert_eq!(q.schema(), outputs[1].1);
 }
 
+/// More drop rules than a 64-bit set holds: each row's list is rendered
+/// on its own, the same way.
+#[test]
+fn quarantine_lists_more_than_64_failed_rules() {
+    let b = xy();
+    let rules: Vec<serde_json::Value> = (0..65)
+        .map(|i| json!({"name": format!("r{i}"), "expr": format!("x > {i}"), "action": "drop"}))
+        .collect();
+    let e = plan(json!({ "expectations": rules }), b.schema()).unwrap();
+    let q = e.evaluate(&b).unwrap().quarantine.unwrap();
+    let list = |failed: std::ops::Range<i64>| {
+        let names: Vec<String> = failed.map(|i| format!("\"r{i}\"")).collect();
+        Some(format!("[{}]", names.join(",")))
+    };
+    // x = 1 passes only r0; -1 and NULL fail all; 5 passes r0..r4.
+    assert_eq!(
+        strings(&q, FAILED),
+        vec![list(1..65), list(0..65), list(0..65), list(5..65)]
+    );
+}
+
 #[test]
 fn fail_names_the_expectation_its_expression_and_a_row() {
     let b = xy();
