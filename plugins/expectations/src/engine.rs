@@ -394,13 +394,39 @@ impl Expectations {
             }
             return Ok(Arc::new(names.finish()));
         }
-        for row in selected.set_indices() {
-            let set = drops
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, pass))| !pass.value(row))
-                .fold(0u64, |set, (i, _)| set | 1 << i);
-            names.append_value(rendered.entry(set).or_insert_with(|| render(row)));
+        // Each rule's failures as words of 64 rows: a dropped row's set is
+        // gathered from its word's failures, not by a bit read per rule and
+        // row (most rows fail one rule or none).
+        let failures: Vec<Vec<u64>> = drops
+            .iter()
+            .map(|(_, pass)| {
+                pass.values()
+                    .bit_chunks()
+                    .iter_padded()
+                    .map(|w| !w)
+                    .collect()
+            })
+            .collect();
+        let mut sets = [0u64; 64];
+        for (chunk, word) in selected.bit_chunks().iter_padded().enumerate() {
+            if word == 0 {
+                continue;
+            }
+            for (i, words) in failures.iter().enumerate() {
+                let mut failed = words.get(chunk).map_or(0, |w| w & word);
+                while failed != 0 {
+                    sets[failed.trailing_zeros() as usize] |= 1 << i;
+                    failed &= failed - 1;
+                }
+            }
+            let mut rows = word;
+            while rows != 0 {
+                let bit = rows.trailing_zeros() as usize;
+                rows &= rows - 1;
+                let set = std::mem::take(&mut sets[bit]);
+                let row = chunk * 64 + bit;
+                names.append_value(rendered.entry(set).or_insert_with(|| render(row)));
+            }
         }
         Ok(Arc::new(names.finish()))
     }

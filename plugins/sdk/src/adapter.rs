@@ -52,7 +52,7 @@ impl<S: Stage> GuestFlow for FlowAdapter<S> {
     }
 
     fn push(&self, input: String, batch: Vec<u8>) -> Result<(), wit::Error> {
-        let batch = lfhost_ipc::decode_batch_owned(batch, None).map_err(|e| to_wit(e.into()))?;
+        let batch = lfhost_ipc::decode_host_batch_owned(batch).map_err(|e| to_wit(e.into()))?;
         self.stage.borrow_mut().push(&input, batch).map_err(to_wit)
     }
 

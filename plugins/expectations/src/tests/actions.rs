@@ -146,6 +146,52 @@ fn quarantine_lists_more_than_64_failed_rules() {
     );
 }
 
+/// Failed-rule lists of a batch spanning several 64-row words, sliced at
+/// an offset that is not a word's: each row's list is the rules it fails.
+#[test]
+fn quarantine_lists_match_each_rule_across_words_of_a_sliced_batch() {
+    let n = 300i64;
+    let x: Int64Array = (0..n).map(|v| (v % 11 != 0).then_some(v)).collect();
+    let y: StringArray = (0..n)
+        .map(|v| Some(["a", "b", "c"][(v % 3) as usize]))
+        .collect();
+    let whole = batch(vec![("x", Arc::new(x)), ("y", Arc::new(y))]);
+    let b = whole.slice(37, 250);
+    let rules = [
+        ("set", "x IS NOT NULL"),
+        ("odd", "x % 2 = 1"),
+        ("not_b", "y <> 'b'"),
+        ("below", "x < 200"),
+    ];
+    let list: Vec<serde_json::Value> = rules
+        .iter()
+        .map(|(name, expr)| json!({"name": name, "expr": expr, "action": "drop"}))
+        .collect();
+    let e = plan(json!({ "expectations": list }), b.schema()).unwrap();
+    let out = e.evaluate(&b).unwrap();
+    let mut expected = Vec::new();
+    for v in 37..37 + 250i64 {
+        let x = (v % 11 != 0).then_some(v);
+        let passes = [
+            x.is_some(),
+            x.is_some_and(|x| x % 2 == 1),
+            v % 3 != 1,
+            x.is_some_and(|x| x < 200),
+        ];
+        let failed: Vec<String> = rules
+            .iter()
+            .zip(passes)
+            .filter(|(_, pass)| !pass)
+            .map(|((name, _), _)| format!("\"{name}\""))
+            .collect();
+        if !failed.is_empty() {
+            expected.push(Some(format!("[{}]", failed.join(","))));
+        }
+    }
+    assert!(expected.len() > 128, "the dropped rows span several words");
+    assert_eq!(strings(&out.quarantine.unwrap(), FAILED), expected);
+}
+
 #[test]
 fn fail_names_the_expectation_its_expression_and_a_row() {
     let b = xy();
