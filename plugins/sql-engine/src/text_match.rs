@@ -4,16 +4,17 @@
 //! Compared the plain way, each row costs a `memcmp` call per literal of
 //! its length; inside Wasm, which has no vectorized `memcmp`, those calls
 //! were the expectations plugin's largest cost. Here a row whose length no
-//! literal has is rejected by one bit test, and a row of at most 8 bytes is
-//! read as one word and compared as an integer with the literals' words.
+//! literal has is rejected by one bit test, and a row of at most 16 bytes
+//! is read as two words and compared as integers with the literals' words.
 
 use arrow_array::{Array, BooleanArray, StringArray};
 use arrow_buffer::BooleanBuffer;
 
 /// Literals as the row test wants them.
 pub struct TextSet<'a> {
-    /// Literals of at most 8 bytes: (length, bytes as a little-endian word).
-    words: Vec<(usize, u64)>,
+    /// Literals of at most 16 bytes: (length, bytes as two little-endian
+    /// words, the second zero for 8 bytes or fewer).
+    words: Vec<(usize, u64, u64)>,
     /// Longer literals, compared as bytes.
     long: Vec<&'a [u8]>,
     /// Bit n set: a literal of n bytes exists (n < 64); bit 63 also stands
@@ -38,6 +39,12 @@ fn word(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(padded)
 }
 
+/// `bytes` (at most 16) as two little-endian words.
+fn words(bytes: &[u8]) -> (u64, u64) {
+    let split = bytes.len().min(8);
+    (word(&bytes[..split]), word(&bytes[split..]))
+}
+
 fn length_bit(n: usize) -> u64 {
     1u64 << n.min(63)
 }
@@ -51,8 +58,9 @@ impl<'a> TextSet<'a> {
         };
         for literal in literals {
             set.lengths |= length_bit(literal.len());
-            if literal.len() <= 8 {
-                set.words.push((literal.len(), word(literal)));
+            if literal.len() <= 16 {
+                let (first, second) = words(literal);
+                set.words.push((literal.len(), first, second));
             } else {
                 set.long.push(literal);
             }
@@ -71,18 +79,23 @@ impl<'a> TextSet<'a> {
             let end = offsets[row + 1] as usize;
             let n = end.saturating_sub(start);
             let hit = self.lengths & length_bit(n) != 0
-                && if n <= 8 {
-                    // Reading 8 bytes past a short value stays inside the
+                && if n <= 16 {
+                    // Reading 16 bytes past a short value stays inside the
                     // buffer except at its very end.
-                    let value = match data.get(start..start + 8) {
-                        Some(eight) => {
-                            let mut bytes = [0u8; 8];
-                            bytes.copy_from_slice(eight);
-                            u64::from_le_bytes(bytes) & mask(n)
+                    let (first, second) = match data.get(start..start + 16) {
+                        Some(sixteen) => {
+                            let mut bytes = [0u8; 16];
+                            bytes.copy_from_slice(sixteen);
+                            let value = u128::from_le_bytes(bytes);
+                            let first = value as u64 & mask(n);
+                            let second = (value >> 64) as u64 & mask(n.saturating_sub(8));
+                            (first, second)
                         }
-                        None => data.get(start..end).map_or(0, word),
+                        None => data.get(start..end).map_or((0, 0), words),
                     };
-                    self.words.iter().any(|&(len, w)| len == n && w == value)
+                    self.words
+                        .iter()
+                        .any(|&(len, a, b)| len == n && a == first && b == second)
                 } else {
                     let value = data.get(start..end).unwrap_or_default();
                     self.long.contains(&value)
@@ -114,6 +127,9 @@ mod tests {
             Some("12345678"),
             Some("1234567"),
             Some("a much longer value than eight bytes"),
+            Some("sixteen bytes!!!"),
+            Some("sixteen bytes!!?"),
+            Some("fifteen bytes!!"),
             Some("DELETE"),
         ];
         let column = StringArray::from(values.clone());
@@ -123,6 +139,8 @@ mod tests {
             vec!["", "12345678", "CANCELLED"],
             vec!["ÉTÉ", "a much longer value than eight bytes"],
             vec!["1234567"],
+            vec!["sixteen bytes!!!", "fifteen bytes!!", "DELETED"],
+            vec!["sixteen bytes!!?", "seventeen bytes!!"],
             vec![],
         ];
         for literals in &literal_sets {
