@@ -14,7 +14,6 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
 use arrow_data::UnsafeFlag;
-use arrow_ipc::MessageHeader;
 use arrow_ipc::reader::{RecordBatchDecoder, StreamDecoder, StreamReader};
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{ArrowError, Schema, SchemaRef};
@@ -120,7 +119,15 @@ pub fn decode_batch_owned(
     if end < bytes.len() {
         return Err(IpcError::TrailingBytes(bytes.len() - end));
     }
-    let mut buffer = Buffer::from_vec(bytes);
+    decode_checked_stream(Buffer::from_vec(bytes), expected)
+}
+
+/// The one batch of a stream whose framing has been checked, each value
+/// validated by Arrow's decoder.
+fn decode_checked_stream(
+    mut buffer: Buffer,
+    expected: Option<&Schema>,
+) -> Result<RecordBatch, IpcError> {
     let mut decoder = StreamDecoder::new();
     let mut batches = Vec::with_capacity(1);
     while !buffer.is_empty() {
@@ -149,44 +156,37 @@ pub fn decode_host_batch_owned(bytes: Vec<u8>) -> Result<RecordBatch, IpcError> 
     if end < bytes.len() {
         return Err(IpcError::TrailingBytes(bytes.len() - end));
     }
-    let [schema_frame, batch_frame] = frames.as_slice() else {
-        return decode_batch_owned(bytes, None);
-    };
-    let kind = |frame: &Frame| {
-        arrow_ipc::root_as_message(&bytes[frame.header.clone()])
-            .ok()
-            .map(|message| message.header_type())
-    };
-    if kind(schema_frame) != Some(MessageHeader::Schema)
-        || kind(batch_frame) != Some(MessageHeader::RecordBatch)
-    {
-        // Dictionaries or an unexpected message: the checked decoder
-        // handles or refuses them.
-        return decode_batch_owned(bytes, None);
-    }
     let buffer = Buffer::from_vec(bytes);
-    let header = |frame: &Frame| {
-        arrow_ipc::root_as_message(&buffer[frame.header.clone()])
-            .map_err(|e| ArrowError::IpcError(format!("invalid message header: {e}")))
+    let message = |frame: &Frame| arrow_ipc::root_as_message(&buffer[frame.header.clone()]).ok();
+    let (schema_message, batch_message, body) = match frames.as_slice() {
+        [schema, batch] => (message(schema), message(batch), batch.body.clone()),
+        _ => (None, None, 0..0),
     };
-    let (schema_message, batch_message) = (header(schema_frame)?, header(batch_frame)?);
-    let (Some(schema), Some(batch)) = (
-        schema_message.header_as_schema(),
-        batch_message.header_as_record_batch(),
-    ) else {
-        return Err(ArrowError::IpcError("expected a schema, then a batch".to_string()).into());
+    let parts = schema_message
+        .zip(batch_message.as_ref())
+        .and_then(|(schema, batch)| {
+            Some((
+                schema.header_as_schema()?,
+                batch.header_as_record_batch()?,
+                batch.version(),
+            ))
+        });
+    let Some((schema, batch, version)) = parts else {
+        // Dictionaries or unexpected messages: the checked decoder handles
+        // or refuses them.
+        return decode_checked_stream(buffer.clone(), None);
     };
     let schema = Arc::new(arrow_ipc::convert::fb_to_schema(schema));
-    let body = buffer.slice_with_length(batch_frame.body.start, batch_frame.body.len());
+    let body = buffer.slice_with_length(body.start, body.len());
     let mut skip = UnsafeFlag::new();
     // SAFETY: only for bytes the host encoded from valid arrays (see above).
     unsafe { skip.set(true) };
     let dictionaries = HashMap::new();
-    let version = batch_message.version();
-    let batch = RecordBatchDecoder::try_new(&body, batch, schema.clone(), &dictionaries, &version)?
-        .with_skip_validation(skip)
-        .read_record_batch()?;
-    the_batch(&schema, vec![batch], None)
+    Ok(
+        RecordBatchDecoder::try_new(&body, batch, schema, &dictionaries, &version)?
+            .with_skip_validation(skip)
+            .read_record_batch()?,
+    )
 }
 
 /// True when both schemas have the same fields (names, types, nullability).
