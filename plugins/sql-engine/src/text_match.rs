@@ -71,14 +71,60 @@ impl<'a> TextSet<'a> {
     /// Per row of `column`: whether it equals a literal (`!=` that when
     /// `negated`); NULL rows stay NULL.
     pub fn matches(&self, column: &StringArray, negated: bool) -> BooleanArray {
+        let hits = match self.words.len() {
+            0..=1 => self.hits(column, negated, self.slots::<1>()),
+            2 => self.hits(column, negated, self.slots::<2>()),
+            3 => self.hits(column, negated, self.slots::<3>()),
+            4 => self.hits(column, negated, self.slots::<4>()),
+            5 => self.hits(column, negated, self.slots::<5>()),
+            6 => self.hits(column, negated, self.slots::<6>()),
+            7 => self.hits(column, negated, self.slots::<7>()),
+            8 => self.hits(column, negated, self.slots::<8>()),
+            _ => self.hits(column, negated, |n, first, second| {
+                self.words
+                    .iter()
+                    .any(|&(len, a, b)| len == n && a == first && b == second)
+            }),
+        };
+        BooleanArray::new(hits, column.nulls().cloned())
+    }
+
+    /// The short literals as a test of N fixed slots (for no literal, one
+    /// whose length no value of 16 bytes or fewer has): N comparisons
+    /// without a loop or a branch. Inside Wasm a loop over the literals cost an
+    /// interruption check and reloads of the literals from linear memory
+    /// per literal and row; fixed arrays held by value stay in locals.
+    fn slots<const N: usize>(&self) -> impl Fn(usize, u64, u64) -> bool + use<N> {
+        let (mut lens, mut firsts, mut seconds) = ([usize::MAX; N], [0u64; N], [0u64; N]);
+        for (i, &(len, a, b)) in self.words.iter().take(N).enumerate() {
+            (lens[i], firsts[i], seconds[i]) = (len, a, b);
+        }
+        move |n, first, second| {
+            let mut hit = false;
+            for i in 0..N {
+                hit |= (lens[i] == n) & (firsts[i] == first) & (seconds[i] == second);
+            }
+            hit
+        }
+    }
+
+    /// Per row: `short(length, first word, second word)` decides values of
+    /// at most 16 bytes whose length some literal has.
+    fn hits(
+        &self,
+        column: &StringArray,
+        negated: bool,
+        short: impl Fn(usize, u64, u64) -> bool,
+    ) -> BooleanBuffer {
         let offsets = column.value_offsets();
         let data = column.value_data();
-        let hits = BooleanBuffer::collect_bool(column.len(), |row| {
+        let lengths = self.lengths;
+        BooleanBuffer::collect_bool(column.len(), |row| {
             // Offsets of a valid array are non-negative and ascending.
             let start = offsets[row] as usize;
             let end = offsets[row + 1] as usize;
             let n = end.saturating_sub(start);
-            let hit = self.lengths & length_bit(n) != 0
+            let hit = lengths & length_bit(n) != 0
                 && if n <= 16 {
                     // Reading 16 bytes past a short value stays inside the
                     // buffer except at its very end.
@@ -93,16 +139,13 @@ impl<'a> TextSet<'a> {
                         }
                         None => data.get(start..end).map_or((0, 0), words),
                     };
-                    self.words
-                        .iter()
-                        .any(|&(len, a, b)| len == n && a == first && b == second)
+                    short(n, first, second)
                 } else {
                     let value = data.get(start..end).unwrap_or_default();
                     self.long.contains(&value)
                 };
             hit != negated
-        });
-        BooleanArray::new(hits, column.nulls().cloned())
+        })
     }
 }
 
@@ -112,7 +155,8 @@ mod tests {
 
     use super::TextSet;
 
-    /// Every row against the plain comparison, for literals short, 8
+    /// Every row against the plain comparison, for sets of 0 to 10 short
+    /// literals (each size of fixed slots and the loop beyond), literals short, 8
     /// bytes, long and empty, values at the buffer's end and sliced arrays.
     #[test]
     fn matches_agree_with_comparing_bytes() {
@@ -141,6 +185,21 @@ mod tests {
             vec!["1234567"],
             vec!["sixteen bytes!!!", "fifteen bytes!!", "DELETED"],
             vec!["sixteen bytes!!?", "seventeen bytes!!"],
+            vec!["INSERT", "DELETE"],
+            vec!["a", "b", "DELETED", "x", "12345678"],
+            // More short literals than the largest fixed set of slots.
+            vec![
+                "a",
+                "b",
+                "c",
+                "d",
+                "e",
+                "f",
+                "g",
+                "h",
+                "fifteen bytes!!",
+                "DELETE",
+            ],
             vec![],
         ];
         for literals in &literal_sets {
