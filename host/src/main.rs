@@ -7,5 +7,6 @@ mod cli_scale;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    lfhost::memory::serve_large_blocks_from_heap();
     cli::main()
 }

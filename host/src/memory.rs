@@ -1,4 +1,4 @@
-//! Returning freed memory to the system between flows.
+//! How the process's allocator hands out and returns memory.
 //!
 //! A merge frees a gigabyte of changes when it ends, but glibc keeps freed
 //! heap memory for reuse (its threshold for giving large blocks their own
@@ -11,5 +11,21 @@ pub fn give_back_freed() {
     // SAFETY: malloc_trim only releases free memory; it takes no pointers.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// Serves blocks of up to 64 MiB from the heap rather than from mappings
+/// of their own. glibc's default threshold (128 KiB, rising as mapped
+/// blocks are freed) moves with the order in which threads happen to free,
+/// so the same work faulted in 140k or 330k fresh pages from one process to
+/// the next (`bench-expectations`: the sandboxed side's time swung 1.6x
+/// with them), every batch buffer a fresh mapping the kernel zeroes. The
+/// heap freed this way still goes back between flows ([`give_back_freed`]).
+pub fn serve_large_blocks_from_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it takes no pointers.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
     }
 }
