@@ -91,9 +91,8 @@ impl<'a> TextSet<'a> {
 
     /// The short literals as a test of N fixed slots (for no literal, one
     /// whose length no value of 16 bytes or fewer has): N comparisons
-    /// without a loop or a branch. Inside Wasm a loop over the literals cost an
-    /// interruption check and reloads of the literals from linear memory
-    /// per literal and row; fixed arrays held by value stay in locals.
+    /// without a loop or a branch. Inside Wasm each iteration of a loop over
+    /// the literals cost an interruption check, per literal and row.
     fn slots<const N: usize>(&self) -> impl Fn(usize, u64, u64) -> bool + use<N> {
         let (mut lens, mut firsts, mut seconds) = ([usize::MAX; N], [0u64; N], [0u64; N]);
         for (i, &(len, a, b)) in self.words.iter().take(N).enumerate() {
@@ -156,8 +155,9 @@ mod tests {
     use super::TextSet;
 
     /// Every row against the plain comparison, for sets of 0 to 10 short
-    /// literals (each size of fixed slots and the loop beyond), literals short, 8
-    /// bytes, long and empty, values at the buffer's end and sliced arrays.
+    /// literals (each count of fixed slots and the loop beyond), literals
+    /// short, 8 bytes, long and empty, values at the buffer's end and sliced
+    /// arrays.
     #[test]
     fn matches_agree_with_comparing_bytes() {
         let values = vec![
@@ -186,7 +186,11 @@ mod tests {
             vec!["sixteen bytes!!!", "fifteen bytes!!", "DELETED"],
             vec!["sixteen bytes!!?", "seventeen bytes!!"],
             vec!["INSERT", "DELETE"],
+            vec!["a", "b", "DELETED", "12345678"],
             vec!["a", "b", "DELETED", "x", "12345678"],
+            vec!["a", "b", "c", "DELETED", "x", "12345678"],
+            vec!["a", "b", "c", "d", "DELETED", "x", "12345678"],
+            vec!["a", "b", "c", "d", "e", "DELETED", "x", "1234567"],
             // More short literals than the largest fixed set of slots.
             vec![
                 "a",
