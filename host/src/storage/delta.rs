@@ -104,8 +104,18 @@ pub const ONE_FILE_LIMIT: u64 = 1 << 30;
 /// text and binary columns: ids, amounts and timestamps are mostly distinct,
 /// and building a dictionary for them (hashing every value until the page
 /// overflows) was the largest single cost of writing a table.
-fn writer_properties(schema: &Schema) -> parquet::file::properties::WriterPropertiesBuilder {
+///
+/// Text and binary columns carry no statistics unless named in
+/// `text_statistics`: parquet computes their min and max with a comparison
+/// of every value (a tenth of writing the orders), and they rarely prune a
+/// file, because text values are spread over every file of a table. The
+/// columns whose ranges files do follow (a merge's keys) keep them.
+fn writer_properties(
+    schema: &Schema,
+    text_statistics: &[String],
+) -> parquet::file::properties::WriterPropertiesBuilder {
     use arrow_schema::DataType;
+    use parquet::file::properties::EnabledStatistics;
     let mut builder = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY);
     for field in schema.fields() {
@@ -118,9 +128,11 @@ fn writer_properties(schema: &Schema) -> parquet::file::properties::WriterProper
                 | DataType::LargeBinary
                 | DataType::BinaryView
         );
+        let column = parquet::schema::types::ColumnPath::from(field.name().as_str());
         if !textual {
-            let column = parquet::schema::types::ColumnPath::from(field.name().as_str());
             builder = builder.set_column_dictionary_enabled(column, false);
+        } else if !text_statistics.contains(field.name()) {
+            builder = builder.set_column_statistics_enabled(column, EnabledStatistics::None);
         }
     }
     builder
@@ -142,7 +154,7 @@ impl TableWriter {
         }
         super::s3::register();
         let options = Some(location.storage_options()).filter(|o| !o.is_empty());
-        let properties = writer_properties(&schema).build();
+        let properties = writer_properties(&schema, &[]).build();
         let writer =
             RecordBatchWriter::try_new(location.table_uri(), schema.clone(), None, options)
                 .map_err(|e| StorageError::at(location, format!("cannot write the table: {e}")))?
@@ -161,10 +173,17 @@ impl TableWriter {
     /// no statistics, which nothing reads there. Text columns keep their
     /// dictionaries: the merge reads them as such.
     pub fn internal(mut self) -> Self {
-        let properties = writer_properties(&self.schema)
+        let properties = writer_properties(&self.schema, &[])
             .set_compression(parquet::basic::Compression::LZ4_RAW)
             .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
             .build();
+        self.writer = self.writer.with_writer_properties(properties);
+        self
+    }
+
+    /// Keeps the statistics of these text columns (see [`writer_properties`]).
+    pub fn with_text_statistics(mut self, columns: &[String]) -> Self {
+        let properties = writer_properties(&self.schema, columns).build();
         self.writer = self.writer.with_writer_properties(properties);
         self
     }

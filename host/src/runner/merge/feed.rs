@@ -210,6 +210,7 @@ pub struct Feed<'a> {
     pub state_location: &'a Location,
     pub location: &'a Location,
     pub schema: &'a SchemaRef,
+    pub keys: &'a [String],
     pub encoder: Arc<KeyEncoder>,
     pub changes: Arc<Changes>,
     pub pieces: &'a [Range<usize>],
@@ -448,7 +449,9 @@ impl Feed<'_> {
             pieces: done.pieces,
             emitted,
         };
-        let mut writer = TableWriter::new(self.location, self.schema.clone())?.one_file_per_cut();
+        let mut writer = TableWriter::new(self.location, self.schema.clone())?
+            .one_file_per_cut()
+            .with_text_statistics(self.keys);
         let progress = self.run.progress.clone();
         let name = self.table.spec.name.clone();
         Ok(tokio::spawn(async move {

@@ -210,6 +210,7 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         state_location: &state_location,
         location: &location,
         schema: &schema,
+        keys: &keys,
         encoder: Arc::new(encoder),
         changes: changes.clone(),
         pieces: &pieces,
