@@ -138,6 +138,23 @@ fn writer_properties(
     builder
 }
 
+/// [`writer_properties`], and for an internal table (see
+/// [`TableWriter::internal`]) LZ4 and no statistics at all.
+fn table_properties(
+    schema: &Schema,
+    internal: bool,
+    text_statistics: &[String],
+) -> parquet::file::properties::WriterProperties {
+    let properties = writer_properties(schema, text_statistics);
+    if !internal {
+        return properties.build();
+    }
+    properties
+        .set_compression(parquet::basic::Compression::LZ4_RAW)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
+        .build()
+}
+
 /// Writes data files for one commit. Files are invisible until committed;
 /// a failed run leaves only unreferenced files behind.
 pub struct TableWriter {
@@ -145,6 +162,10 @@ pub struct TableWriter {
     schema: SchemaRef,
     writer: RecordBatchWriter,
     rows: u64,
+    /// What the writer's Parquet properties follow, kept so that the
+    /// builder methods below may come in any order.
+    internal: bool,
+    text_statistics: Vec<String>,
 }
 
 impl TableWriter {
@@ -154,18 +175,25 @@ impl TableWriter {
         }
         super::s3::register();
         let options = Some(location.storage_options()).filter(|o| !o.is_empty());
-        let properties = writer_properties(&schema, &[]).build();
         let writer =
             RecordBatchWriter::try_new(location.table_uri(), schema.clone(), None, options)
                 .map_err(|e| StorageError::at(location, format!("cannot write the table: {e}")))?
-                .with_target_file_size(128 << 20)
-                .with_writer_properties(properties);
-        Ok(TableWriter {
+                .with_target_file_size(128 << 20);
+        let writer = TableWriter {
             location: location.clone(),
             schema,
             writer,
             rows: 0,
-        })
+            internal: false,
+            text_statistics: Vec::new(),
+        };
+        Ok(writer.renew_properties())
+    }
+
+    fn renew_properties(mut self) -> Self {
+        let properties = table_properties(&self.schema, self.internal, &self.text_statistics);
+        self.writer = self.writer.with_writer_properties(properties);
+        self
     }
 
     /// For tables only lfhost reads (a merge's state): LZ4, which is
@@ -173,19 +201,15 @@ impl TableWriter {
     /// no statistics, which nothing reads there. Text columns keep their
     /// dictionaries: the merge reads them as such.
     pub fn internal(mut self) -> Self {
-        let properties = writer_properties(&self.schema, &[])
-            .set_compression(parquet::basic::Compression::LZ4_RAW)
-            .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
-            .build();
-        self.writer = self.writer.with_writer_properties(properties);
-        self
+        self.internal = true;
+        self.renew_properties()
     }
 
-    /// Keeps the statistics of these text columns (see [`writer_properties`]).
+    /// Keeps the statistics of these text columns (see [`writer_properties`]),
+    /// unless the table is [`TableWriter::internal`].
     pub fn with_text_statistics(mut self, columns: &[String]) -> Self {
-        let properties = writer_properties(&self.schema, columns).build();
-        self.writer = self.writer.with_writer_properties(properties);
-        self
+        self.text_statistics = columns.to_vec();
+        self.renew_properties()
     }
 
     /// Makes files end at a [`TableWriter::cut`] rather than at 128 MiB,
@@ -468,4 +492,44 @@ pub async fn open_version(location: &Location, version: i64) -> Result<DeltaTabl
         .await
         .map_err(|e| StorageError::at(location, format!("cannot load version {version}: {e}")))?;
     Ok(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_schema::{DataType, Field, Schema};
+    use parquet::basic::Compression;
+    use parquet::file::properties::EnabledStatistics;
+    use parquet::schema::types::ColumnPath;
+
+    use super::table_properties;
+
+    #[test]
+    fn text_keeps_statistics_only_as_a_key_and_internal_tables_have_none() {
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("code", DataType::Utf8, false),
+            Field::new("note", DataType::Utf8, true),
+        ]);
+        let keys = vec!["code".to_string()];
+        let (id, code, note) = (
+            ColumnPath::from("id"),
+            ColumnPath::from("code"),
+            ColumnPath::from("note"),
+        );
+
+        let table = table_properties(&schema, false, &keys);
+        assert_eq!(table.compression(&id), Compression::SNAPPY);
+        assert_eq!(table.statistics_enabled(&id), EnabledStatistics::Page);
+        assert_eq!(table.statistics_enabled(&code), EnabledStatistics::Page);
+        assert_eq!(table.statistics_enabled(&note), EnabledStatistics::None);
+        assert!(!table.dictionary_enabled(&id));
+        assert!(table.dictionary_enabled(&note));
+
+        let internal = table_properties(&schema, true, &keys);
+        for column in [&id, &code, &note] {
+            assert_eq!(internal.compression(column), Compression::LZ4_RAW);
+            assert_eq!(internal.statistics_enabled(column), EnabledStatistics::None);
+        }
+        assert!(internal.dictionary_enabled(&note));
+    }
 }

@@ -98,8 +98,7 @@ impl<'a> Lookup<'a> {
     pub fn insert_if_absent(&mut self, side: &Side<'a>, r: usize, value: u32) -> u32 {
         match (self, side.ints) {
             (Lookup::Dense { min, slots, len }, Some(ints)) => {
-                let slot = dense_slot(*min, slots.len(), ints.value(r));
-                match slot.map(|s| &mut slots[s]) {
+                match slots.get_mut(dense_offset(*min, ints.value(r))) {
                     Some(held) if *held == EMPTY => {
                         *held = value;
                         *len += 1;
@@ -122,9 +121,7 @@ impl<'a> Lookup<'a> {
         }
         match (self, side.ints) {
             (Lookup::Dense { min, slots, .. }, Some(ints)) => {
-                dense_slot(*min, slots.len(), ints.value(r))
-                    .map(|s| slots[s])
-                    .filter(|&v| v != EMPTY)
+                dense_value(*min, slots, ints.value(r))
             }
             (Lookup::Hashed(map), _) => map.get(&Key::of(side.rows.row(r))).copied(),
             (Lookup::Dense { .. }, None) => None,
@@ -140,14 +137,19 @@ impl<'a> Lookup<'a> {
                 .values()
                 .iter()
                 .zip(side.complete)
-                .map(|(&key, &complete)| {
-                    let slot = *slots.get(dense_offset(*min, key))?;
-                    (complete && slot != EMPTY).then_some(slot)
-                })
+                .map(|(&key, &complete)| dense_value(*min, slots, key).filter(|_| complete))
                 .collect(),
             _ => (0..side.len()).map(|r| self.get(side, r)).collect(),
         }
     }
+}
+
+/// The value a dense table holds for `key`, if any.
+fn dense_value(min: i64, slots: &[u32], key: i64) -> Option<u32> {
+    slots
+        .get(dense_offset(min, key))
+        .copied()
+        .filter(|&v| v != EMPTY)
 }
 
 /// `key - min` as an index, out of any table's range when `key < min`.
@@ -155,11 +157,6 @@ impl<'a> Lookup<'a> {
 /// to at most `i64::MAX`, so a `key` below `min` wraps past every slot.
 fn dense_offset(min: i64, key: i64) -> usize {
     usize::try_from(key.wrapping_sub(min) as u64).unwrap_or(usize::MAX)
-}
-
-fn dense_slot(min: i64, slots: usize, key: i64) -> Option<usize> {
-    let offset = i128::from(key) - i128::from(min);
-    usize::try_from(offset).ok().filter(|&s| s < slots)
 }
 
 #[cfg(test)]

@@ -210,7 +210,6 @@ pub struct Feed<'a> {
     pub state_location: &'a Location,
     pub location: &'a Location,
     pub schema: &'a SchemaRef,
-    pub keys: &'a [String],
     pub encoder: Arc<KeyEncoder>,
     pub changes: Arc<Changes>,
     pub pieces: &'a [Range<usize>],
@@ -451,7 +450,7 @@ impl Feed<'_> {
         };
         let mut writer = TableWriter::new(self.location, self.schema.clone())?
             .one_file_per_cut()
-            .with_text_statistics(self.keys);
+            .with_text_statistics(&self.encoder.key_names());
         let progress = self.run.progress.clone();
         let name = self.table.spec.name.clone();
         Ok(tokio::spawn(async move {

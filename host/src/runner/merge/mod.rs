@@ -210,7 +210,6 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
         state_location: &state_location,
         location: &location,
         schema: &schema,
-        keys: &keys,
         encoder: Arc::new(encoder),
         changes: changes.clone(),
         pieces: &pieces,
