@@ -8,5 +8,6 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     lfhost::memory::serve_large_blocks_from_heap();
+    lfhost::memory::one_arena_per_core();
     cli::main()
 }

@@ -67,6 +67,19 @@ impl KeyEncoder {
             .convert_columns(&columns)
             .map_err(|e| e.to_string())
     }
+
+    /// `rows` (made by this encoder) in the order `new_order` lists them.
+    pub fn permuted(&self, rows: &Rows, new_order: &[u32]) -> Rows {
+        let bytes = new_order
+            .iter()
+            .map(|&row| rows.row_len(row as usize))
+            .sum();
+        let mut out = self.converter.empty_rows(new_order.len(), bytes);
+        for &row in new_order {
+            out.push(rows.row(row as usize));
+        }
+        out
+    }
 }
 
 /// The cluster (index into `firsts`, sorted) that holds `key`.

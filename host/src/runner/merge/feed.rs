@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::clusters::KeyEncoder;
+use super::layout;
 use super::order::{Entry, compare_inlined, inline_key, sorted_entries};
 use super::{CLUSTER_ROWS_ENV, cluster_rows, group_rows};
 use crate::config::Location;
@@ -342,11 +343,8 @@ impl Feed<'_> {
             let (batch_tx, started) = self.start_group(self.pieces[group.clone()].to_vec());
             running.push_back(started);
             for piece in &self.pieces[group] {
-                for from in piece.clone().step_by(BATCH_ROWS) {
-                    let batch = match self
-                        .changes
-                        .gather(from..(from + BATCH_ROWS).min(piece.end))
-                    {
+                for cut in layout::cuts(piece.clone()) {
+                    let batch = match self.changes.gather(cut) {
                         Ok(batch) => batch,
                         Err(e) => {
                             failed = Some(e);

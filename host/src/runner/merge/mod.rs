@@ -19,6 +19,7 @@
 
 mod clusters;
 mod feed;
+mod layout;
 mod order;
 
 use std::collections::{BTreeSet, HashMap};
@@ -187,8 +188,11 @@ pub(super) async fn run(merge: MergeRun<'_>) -> Result<FlowOutcome, FlowFailure>
     batches.extend(new_batches);
     keys_of_batches.extend(new_keys);
     phase("read the touched clusters and encoded keys");
-    let order = order::sorted_by_key(&keys_of_batches)?;
+    let mut order = order::sorted_by_key(&keys_of_batches)?;
     phase("sorted");
+    let (batches, keys_of_batches) =
+        layout::grouped_by_stretch(batches, keys_of_batches, &mut order, &encoder)?;
+    phase("grouped the changes by stretch");
     let changes = Arc::new(Changes::new(
         input_schema.clone(),
         batches,
