@@ -91,10 +91,30 @@ pub fn default_value(
 }
 
 /// Joined rows grouped: the group of each row (`None`: no base row has
-/// its key) and the number of groups.
+/// its key), the number of groups and each group's rows.
 pub struct Groups<'a> {
-    pub of_row: &'a [Option<u32>],
-    pub count: usize,
+    of_row: &'a [Option<u32>],
+    count: usize,
+    sizes: Vec<u32>,
+}
+
+impl<'a> Groups<'a> {
+    pub fn new(of_row: &'a [Option<u32>], count: usize) -> Groups<'a> {
+        let mut sizes = vec![0u32; count];
+        for g in of_row.iter().flatten() {
+            sizes[*g as usize] += 1;
+        }
+        Groups {
+            of_row,
+            count,
+            sizes,
+        }
+    }
+
+    /// Whether group `g` has rows.
+    pub fn has_rows(&self, g: u32) -> bool {
+        self.sizes.get(g as usize).is_some_and(|&n| n > 0)
+    }
 }
 
 /// `function` per group, in its natural type; NULL for a group without a
@@ -106,11 +126,8 @@ pub fn compute(
     name: &str,
 ) -> Result<ArrayRef, Error> {
     let Some(column) = column else {
-        let mut counts = vec![0i64; groups.count];
-        for g in groups.of_row.iter().flatten() {
-            counts[*g as usize] += 1;
-        }
-        return Ok(Arc::new(Int64Array::from(counts)));
+        let counts = groups.sizes.iter().map(|&n| i64::from(n));
+        return Ok(Arc::new(Int64Array::from_iter_values(counts)));
     };
     match function {
         Function::Count => {
@@ -190,21 +207,20 @@ fn extreme(column: &ArrayRef, groups: &Groups, max: bool) -> Result<ArrayRef, Er
 /// Adds each valid value of `a` to its group's sum and count; returns
 /// whether a sum overflowed. Groups are reached in row order, so each row
 /// is a cache miss: the loop does nothing else per row (no early exit,
-/// no validity lookup when there are no NULLs).
+/// no validity lookup when there are no NULLs), and a group's sum and
+/// count sit side by side, one miss for both.
 fn add_exact<T: ArrowPrimitiveType>(
     a: &PrimitiveArray<T>,
     widen: impl Fn(T::Native) -> i128,
     groups: &Groups,
-    sums: &mut [i128],
-    counts: &mut [i64],
+    totals: &mut [(i128, i64)],
 ) -> bool {
     let mut overflowed = false;
     let mut add = |g: u32, v: T::Native| {
-        let g = g as usize;
-        let (sum, over) = sums[g].overflowing_add(widen(v));
-        sums[g] = sum;
+        let total = &mut totals[g as usize];
+        let (sum, over) = total.0.overflowing_add(widen(v));
+        *total = (sum, total.1 + 1);
         overflowed |= over;
-        counts[g] += 1;
     };
     let rows = a.values().iter().zip(groups.of_row);
     match a.nulls() {
@@ -226,41 +242,37 @@ fn add_exact<T: ArrowPrimitiveType>(
 enum Sums {
     /// Integers and decimals (at `scale`), exactly.
     Exact {
-        sums: Vec<i128>,
-        counts: Vec<i64>,
+        totals: Vec<(i128, i64)>,
         scale: Option<i8>,
     },
     Float {
-        sums: Vec<f64>,
-        counts: Vec<i64>,
+        totals: Vec<(f64, i64)>,
     },
 }
 
 impl Sums {
     fn new(column: &ArrayRef, groups: &Groups, name: &str) -> Result<Sums, Error> {
         let t = column.data_type();
-        let mut counts = vec![0i64; groups.count];
         let cast = |to: &DataType| {
             cast_with_options(column, to, &strict())
                 .map_err(|e| Error::data(format!("`{name}`: cannot read {t} as {to}: {e}")))
         };
-        let rows = groups.of_row.iter().enumerate();
         if is_float(t) {
             let values = cast(&DataType::Float64)?;
             let values = values.as_primitive::<Float64Type>();
-            let mut sums = vec![0f64; groups.count];
-            for (row, g) in rows {
+            let mut totals = vec![(0f64, 0i64); groups.count];
+            for (row, g) in groups.of_row.iter().enumerate() {
                 if let Some(g) = g
                     && values.is_valid(row)
                 {
-                    sums[*g as usize] += values.value(row);
-                    counts[*g as usize] += 1;
+                    let total = &mut totals[*g as usize];
+                    *total = (total.0 + values.value(row), total.1 + 1);
                 }
             }
-            return Ok(Sums::Float { sums, counts });
+            return Ok(Sums::Float { totals });
         }
         let scale = decimal_scale(t);
-        let mut sums = vec![0i128; groups.count];
+        let mut totals = vec![(0i128, 0i64); groups.count];
         // Values are read in place: a column of millions of rows is not
         // copied into a vector of options first.
         let overflowed = match scale {
@@ -270,40 +282,32 @@ impl Sums {
                     _ => cast(&DataType::Decimal128(DECIMAL128_MAX_PRECISION, s))?,
                 };
                 let a = a.as_primitive::<Decimal128Type>();
-                add_exact(a, |v| v, groups, &mut sums, &mut counts)
+                add_exact(a, |v| v, groups, &mut totals)
             }
             None => {
                 let a = cast(&DataType::Int64)?;
                 let a = a.as_primitive::<Int64Type>();
-                add_exact(a, i128::from, groups, &mut sums, &mut counts)
+                add_exact(a, i128::from, groups, &mut totals)
             }
         };
         if overflowed {
             return Err(Error::data(format!("`{name}`: the sum overflows")));
         }
-        Ok(Sums::Exact {
-            sums,
-            counts,
-            scale,
-        })
+        Ok(Sums::Exact { totals, scale })
     }
 
     fn sum(self, name: &str) -> Result<ArrayRef, Error> {
         let overflow = || Error::data(format!("`{name}`: the sum overflows"));
         Ok(match self {
-            Sums::Float { sums, counts } => Arc::new(Float64Array::from_iter(
-                sums.into_iter()
-                    .zip(counts)
-                    .map(|(s, c)| (c > 0).then_some(s)),
+            Sums::Float { totals } => Arc::new(Float64Array::from_iter(
+                totals.into_iter().map(|(s, c)| (c > 0).then_some(s)),
             )),
             Sums::Exact {
-                sums,
-                counts,
+                totals,
                 scale: None,
             } => {
-                let values = sums
+                let values = totals
                     .into_iter()
-                    .zip(counts)
                     .map(|(s, c)| match c {
                         0 => Ok(None),
                         _ => i64::try_from(s).map(Some).map_err(|_| overflow()),
@@ -312,13 +316,11 @@ impl Sums {
                 Arc::new(Int64Array::from(values))
             }
             Sums::Exact {
-                sums,
-                counts,
+                totals,
                 scale: Some(scale),
             } => {
-                let values = sums
+                let values = totals
                     .into_iter()
-                    .zip(counts)
                     .map(|(s, c)| match c {
                         0 => Ok(None),
                         _ if s.abs() > MAX_DECIMAL38 => Err(overflow()),
@@ -334,21 +336,19 @@ impl Sums {
     }
 
     fn avg(self) -> ArrayRef {
-        let (sums, counts): (Vec<f64>, Vec<i64>) = match self {
-            Sums::Float { sums, counts } => (sums, counts),
-            Sums::Exact {
-                sums,
-                counts,
-                scale,
-            } => {
+        let averages: Vec<Option<f64>> = match self {
+            Sums::Float { totals } => totals
+                .into_iter()
+                .map(|(s, c)| (c > 0).then(|| s / c as f64))
+                .collect(),
+            Sums::Exact { totals, scale } => {
                 let unit = 10f64.powi(i32::from(scale.unwrap_or(0)));
-                (sums.into_iter().map(|s| s as f64 / unit).collect(), counts)
+                totals
+                    .into_iter()
+                    .map(|(s, c)| (c > 0).then(|| s as f64 / unit / c as f64))
+                    .collect()
             }
         };
-        Arc::new(Float64Array::from_iter(
-            sums.into_iter()
-                .zip(counts)
-                .map(|(s, c)| (c > 0).then(|| s / c as f64)),
-        ))
+        Arc::new(Float64Array::from(averages))
     }
 }

@@ -65,17 +65,10 @@ pub fn join_columns(
             }
             let of_base = UInt32Array::from(ids.probe(&base_side));
             let of_row = ids.probe(&join_side);
-            let groups = Groups {
-                of_row: &of_row,
-                count: ids.len(),
-            };
-            let mut sizes = vec![0u32; groups.count];
-            for g in of_row.iter().flatten() {
-                sizes[*g as usize] += 1;
-            }
+            let groups = Groups::new(&of_row, ids.len());
             let matched: BooleanArray = of_base
                 .iter()
-                .map(|g| Some(g.is_some_and(|g| sizes[g as usize] > 0)))
+                .map(|g| Some(g.is_some_and(|g| groups.has_rows(g))))
                 .collect();
             let columns = aggs
                 .iter()
