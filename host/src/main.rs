@@ -7,7 +7,6 @@ mod cli_scale;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    lfhost::memory::serve_large_blocks_from_heap();
-    lfhost::memory::one_arena_per_core();
+    lfhost::memory::set_up();
     cli::main()
 }

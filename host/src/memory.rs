@@ -13,6 +13,13 @@ pub fn give_back_freed() {
     }
 }
 
+/// Sets the allocator up as every lfhost process (and benchmark) runs
+/// with it; called first thing in `main`, before any thread starts.
+pub fn set_up() {
+    serve_large_blocks_from_heap();
+    one_arena_per_core();
+}
+
 /// Serves blocks of up to 64 MiB from the heap rather than from mappings
 /// of their own. glibc's default threshold (128 KiB, rising as mapped
 /// blocks are freed) moves with the order in which threads happen to free,
@@ -20,7 +27,7 @@ pub fn give_back_freed() {
 /// the next (`bench-expectations`: the sandboxed side's time swung 1.6x
 /// with them), every batch buffer a fresh mapping the kernel zeroes. The
 /// heap freed this way still goes back between flows ([`give_back_freed`]).
-pub fn serve_large_blocks_from_heap() {
+fn serve_large_blocks_from_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets allocator parameters; it takes no pointers.
     unsafe {
@@ -37,7 +44,7 @@ pub fn serve_large_blocks_from_heap() {
 /// in the arena they came from while the next ones grew another: a merge
 /// of ten million changes peaked at 2.1 GiB with the default and 1.3 to
 /// 1.5 GiB with one or two arenas.
-pub fn one_arena_per_core() {
+fn one_arena_per_core() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

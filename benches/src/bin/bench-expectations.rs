@@ -34,7 +34,7 @@ const OPTIONS: &str = r#"{"expectations": [
 
 fn main() -> anyhow::Result<()> {
     // The allocator as `lfhost` sets it.
-    lfhost::memory::serve_large_blocks_from_heap();
+    lfhost::memory::set_up();
     let rows: usize = match std::env::args().nth(1) {
         Some(text) => text
             .parse()

@@ -139,6 +139,11 @@ fn regroup(
     slots: &mut [u32],
     encoder: &KeyEncoder,
 ) -> Result<(RecordBatch, Rows), FlowFailure> {
+    if rows.num_rows() != batch.num_rows() || slots.len() != batch.num_rows() {
+        return Err(FlowFailure::new(
+            "regrouping changes: a batch and its keys differ in length",
+        ));
+    }
     let Some(new_order) = stable_order_by_stretch(slots) else {
         // Already grouped (a sorted batch, e.g. a cluster's old changes).
         for (row, slot) in slots.iter_mut().enumerate() {
