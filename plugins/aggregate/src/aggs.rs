@@ -91,10 +91,9 @@ pub fn default_value(
 }
 
 /// Joined rows grouped: the group of each row (`None`: no base row has
-/// its key), the number of groups and each group's rows.
+/// its key) and each group's number of rows.
 pub struct Groups<'a> {
     of_row: &'a [Option<u32>],
-    count: usize,
     sizes: Vec<u32>,
 }
 
@@ -104,11 +103,12 @@ impl<'a> Groups<'a> {
         for g in of_row.iter().flatten() {
             sizes[*g as usize] += 1;
         }
-        Groups {
-            of_row,
-            count,
-            sizes,
-        }
+        Groups { of_row, sizes }
+    }
+
+    /// The number of groups.
+    fn count(&self) -> usize {
+        self.sizes.len()
     }
 
     /// Whether group `g` has rows.
@@ -131,7 +131,7 @@ pub fn compute(
     };
     match function {
         Function::Count => {
-            let mut counts = vec![0i64; groups.count];
+            let mut counts = vec![0i64; groups.count()];
             for (row, g) in groups.of_row.iter().enumerate() {
                 if let Some(g) = g
                     && column.is_valid(row)
@@ -165,7 +165,7 @@ fn count_distinct(column: &ArrayRef, groups: &Groups) -> Result<ArrayRef, Error>
         .convert_columns(std::slice::from_ref(column))
         .map_err(internal)?;
     let mut seen = HashSet::new();
-    let mut counts = vec![0i64; groups.count];
+    let mut counts = vec![0i64; groups.count()];
     for (row, g) in groups.of_row.iter().enumerate() {
         if let Some(g) = g
             && column.is_valid(row)
@@ -183,7 +183,7 @@ fn extreme(column: &ArrayRef, groups: &Groups, max: bool) -> Result<ArrayRef, Er
     let rows = converter
         .convert_columns(std::slice::from_ref(column))
         .map_err(internal)?;
-    let mut best: Vec<Option<u32>> = vec![None; groups.count];
+    let mut best: Vec<Option<u32>> = vec![None; groups.count()];
     for (row, g) in groups.of_row.iter().enumerate() {
         let Some(g) = g else { continue };
         if column.is_null(row) {
@@ -260,7 +260,7 @@ impl Sums {
         if is_float(t) {
             let values = cast(&DataType::Float64)?;
             let values = values.as_primitive::<Float64Type>();
-            let mut totals = vec![(0f64, 0i64); groups.count];
+            let mut totals = vec![(0f64, 0i64); groups.count()];
             for (row, g) in groups.of_row.iter().enumerate() {
                 if let Some(g) = g
                     && values.is_valid(row)
@@ -272,7 +272,7 @@ impl Sums {
             return Ok(Sums::Float { totals });
         }
         let scale = decimal_scale(t);
-        let mut totals = vec![(0i128, 0i64); groups.count];
+        let mut totals = vec![(0i128, 0i64); groups.count()];
         // Values are read in place: a column of millions of rows is not
         // copied into a vector of options first.
         let overflowed = match scale {

@@ -22,7 +22,7 @@ use crate::runner::FlowFailure;
 use crate::storage::reader::BATCH_ROWS;
 
 /// Changes fed to the plugin at once, and the unit rows are grouped by.
-pub const STRETCH_ROWS: usize = BATCH_ROWS;
+const STRETCH_ROWS: usize = BATCH_ROWS;
 
 /// The stretch that the change at `position` (in key order) is fed in.
 fn stretch_of(position: usize) -> u32 {
@@ -33,12 +33,12 @@ fn stretch_of(position: usize) -> u32 {
 /// each cut lies within one stretch.
 pub fn cuts(piece: Range<usize>) -> impl Iterator<Item = Range<usize>> {
     let end = piece.end;
-    std::iter::successors(Some(piece.start), move |&from| {
-        let next = (from / STRETCH_ROWS + 1) * STRETCH_ROWS;
-        (next < end).then_some(next)
+    let next_stretch = |from: usize| (from / STRETCH_ROWS + 1) * STRETCH_ROWS;
+    let first = (piece.start < end).then_some(piece.start);
+    std::iter::successors(first, move |&from| {
+        Some(next_stretch(from)).filter(|&n| n < end)
     })
-    .filter(move |&from| from < end)
-    .map(move |from| from..((from / STRETCH_ROWS + 1) * STRETCH_ROWS).min(end))
+    .map(move |from| from..next_stretch(from).min(end))
 }
 
 /// Regroups the rows of each batch (and its keys) by stretch, keeping
@@ -78,12 +78,11 @@ pub fn grouped_by_stretch(
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let share = work.len().div_ceil(cores).max(1);
-    let mut shares = Vec::new();
-    while work.len() > share {
-        let tail = work.split_off(share);
-        shares.push(std::mem::replace(&mut work, tail));
+    // Consecutive batches per share, so the shares' results concatenate in order.
+    let mut shares: Vec<Vec<_>> = (0..cores).map(|_| Vec::with_capacity(share)).collect();
+    for (i, item) in work.into_iter().enumerate() {
+        shares[i / share].push(item);
     }
-    shares.push(work);
     let done: Vec<Result<Vec<(RecordBatch, Rows)>, FlowFailure>> = std::thread::scope(|scope| {
         let running: Vec<_> = shares
             .into_iter()
