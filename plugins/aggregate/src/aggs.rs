@@ -3,11 +3,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{ArrowPrimitiveType, Decimal128Type, Float64Type, Int64Type};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int64Array, PrimitiveArray,
-    StringArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, UInt32Array, UInt64Array,
 };
 use arrow_cast::{CastOptions, cast_with_options};
 use arrow_row::{RowConverter, SortField};
@@ -15,15 +12,13 @@ use arrow_schema::{DECIMAL128_MAX_PRECISION, DataType};
 use lfhost_plugin_sdk::Error;
 
 use crate::options::Function;
+pub use crate::sums::Sums;
 
-/// The largest magnitude of a DECIMAL(38, s) value's digits.
-const MAX_DECIMAL38: i128 = 10i128.pow(38) - 1;
-
-fn is_float(t: &DataType) -> bool {
+pub fn is_float(t: &DataType) -> bool {
     matches!(t, DataType::Float16 | DataType::Float32 | DataType::Float64)
 }
 
-fn decimal_scale(t: &DataType) -> Option<i8> {
+pub fn decimal_scale(t: &DataType) -> Option<i8> {
     match t {
         DataType::Decimal32(_, s) | DataType::Decimal64(_, s) | DataType::Decimal128(_, s) => {
             Some(*s)
@@ -57,7 +52,7 @@ pub fn natural_type(function: Function, input: Option<&DataType>) -> Result<Data
     }
 }
 
-fn strict() -> CastOptions<'static> {
+pub fn strict() -> CastOptions<'static> {
     CastOptions {
         safe: false,
         ..Default::default()
@@ -106,8 +101,13 @@ impl<'a> Groups<'a> {
         Groups { of_row, sizes }
     }
 
+    /// Each joined row's group.
+    pub fn of_row(&self) -> &'a [Option<u32>] {
+        self.of_row
+    }
+
     /// The number of groups.
-    fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.sizes.len()
     }
 
@@ -119,11 +119,15 @@ impl<'a> Groups<'a> {
 
 /// `function` per group, in its natural type; NULL for a group without a
 /// (non-null) value, except counts, which are 0.
+///
+/// `summed` holds the column's sums when they were computed together with
+/// other columns' ([`Sums::together`]).
 pub fn compute(
     function: Function,
     column: Option<&ArrayRef>,
     groups: &Groups,
     name: &str,
+    summed: Option<Sums>,
 ) -> Result<ArrayRef, Error> {
     let Some(column) = column else {
         let counts = groups.sizes.iter().map(|&n| i64::from(n));
@@ -144,7 +148,10 @@ pub fn compute(
         Function::CountDistinct => count_distinct(column, groups),
         Function::Min | Function::Max => extreme(column, groups, function == Function::Max),
         Function::Sum | Function::Avg => {
-            let sums = Sums::new(column, groups, name)?;
+            let sums = match summed {
+                Some(sums) => sums,
+                None => Sums::new(column, groups, name)?,
+            };
             if function == Function::Avg {
                 Ok(sums.avg())
             } else {
@@ -154,7 +161,7 @@ pub fn compute(
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Error {
+pub fn internal(e: impl std::fmt::Display) -> Error {
     Error::internal(e.to_string())
 }
 
@@ -202,153 +209,4 @@ fn extreme(column: &ArrayRef, groups: &Groups, max: bool) -> Result<ArrayRef, Er
         }
     }
     arrow_select::take::take(column.as_ref(), &UInt32Array::from(best), None).map_err(internal)
-}
-
-/// Adds each valid value of `a` to its group's sum and count; returns
-/// whether a sum overflowed. Groups are reached in row order, so each row
-/// is a cache miss: the loop does nothing else per row (no early exit,
-/// no validity lookup when there are no NULLs), and a group's sum and
-/// count sit side by side, one miss for both.
-fn add_exact<T: ArrowPrimitiveType>(
-    a: &PrimitiveArray<T>,
-    widen: impl Fn(T::Native) -> i128,
-    groups: &Groups,
-    totals: &mut [(i128, i64)],
-) -> bool {
-    let mut overflowed = false;
-    let mut add = |g: u32, v: T::Native| {
-        let total = &mut totals[g as usize];
-        let (sum, over) = total.0.overflowing_add(widen(v));
-        *total = (sum, total.1 + 1);
-        overflowed |= over;
-    };
-    let rows = a.values().iter().zip(groups.of_row);
-    match a.nulls() {
-        None => rows.for_each(|(&v, g)| {
-            if let Some(g) = *g {
-                add(g, v);
-            }
-        }),
-        Some(nulls) => rows.zip(nulls.iter()).for_each(|((&v, g), valid)| {
-            if let (Some(g), true) = (*g, valid) {
-                add(g, v);
-            }
-        }),
-    }
-    overflowed
-}
-
-/// Per group: the sum of the non-null values and their number.
-enum Sums {
-    /// Integers and decimals (at `scale`), exactly.
-    Exact {
-        totals: Vec<(i128, i64)>,
-        scale: Option<i8>,
-    },
-    Float {
-        totals: Vec<(f64, i64)>,
-    },
-}
-
-impl Sums {
-    fn new(column: &ArrayRef, groups: &Groups, name: &str) -> Result<Sums, Error> {
-        let t = column.data_type();
-        let cast = |to: &DataType| {
-            cast_with_options(column, to, &strict())
-                .map_err(|e| Error::data(format!("`{name}`: cannot read {t} as {to}: {e}")))
-        };
-        if is_float(t) {
-            let values = cast(&DataType::Float64)?;
-            let values = values.as_primitive::<Float64Type>();
-            let mut totals = vec![(0f64, 0i64); groups.count()];
-            for (row, g) in groups.of_row.iter().enumerate() {
-                if let Some(g) = g
-                    && values.is_valid(row)
-                {
-                    let total = &mut totals[*g as usize];
-                    *total = (total.0 + values.value(row), total.1 + 1);
-                }
-            }
-            return Ok(Sums::Float { totals });
-        }
-        let scale = decimal_scale(t);
-        let mut totals = vec![(0i128, 0i64); groups.count()];
-        // Values are read in place: a column of millions of rows is not
-        // copied into a vector of options first.
-        let overflowed = match scale {
-            Some(s) => {
-                let a = match t {
-                    DataType::Decimal128(_, _) => column.clone(),
-                    _ => cast(&DataType::Decimal128(DECIMAL128_MAX_PRECISION, s))?,
-                };
-                let a = a.as_primitive::<Decimal128Type>();
-                add_exact(a, |v| v, groups, &mut totals)
-            }
-            None => {
-                let a = cast(&DataType::Int64)?;
-                let a = a.as_primitive::<Int64Type>();
-                add_exact(a, i128::from, groups, &mut totals)
-            }
-        };
-        if overflowed {
-            return Err(Error::data(format!("`{name}`: the sum overflows")));
-        }
-        Ok(Sums::Exact { totals, scale })
-    }
-
-    fn sum(self, name: &str) -> Result<ArrayRef, Error> {
-        let overflow = || Error::data(format!("`{name}`: the sum overflows"));
-        Ok(match self {
-            Sums::Float { totals } => Arc::new(Float64Array::from_iter(
-                totals.into_iter().map(|(s, c)| (c > 0).then_some(s)),
-            )),
-            Sums::Exact {
-                totals,
-                scale: None,
-            } => {
-                let values = totals
-                    .into_iter()
-                    .map(|(s, c)| match c {
-                        0 => Ok(None),
-                        _ => i64::try_from(s).map(Some).map_err(|_| overflow()),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Arc::new(Int64Array::from(values))
-            }
-            Sums::Exact {
-                totals,
-                scale: Some(scale),
-            } => {
-                let values = totals
-                    .into_iter()
-                    .map(|(s, c)| match c {
-                        0 => Ok(None),
-                        _ if s.abs() > MAX_DECIMAL38 => Err(overflow()),
-                        _ => Ok(Some(s)),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let array = Decimal128Array::from(values)
-                    .with_precision_and_scale(DECIMAL128_MAX_PRECISION, scale)
-                    .map_err(internal)?;
-                Arc::new(array)
-            }
-        })
-    }
-
-    fn avg(self) -> ArrayRef {
-        let averages: Vec<Option<f64>> = match self {
-            Sums::Float { totals } => totals
-                .into_iter()
-                .map(|(s, c)| (c > 0).then(|| s / c as f64))
-                .collect(),
-            Sums::Exact { totals, scale } => {
-                let unit = 10f64.powi(i32::from(scale.unwrap_or(0)));
-                totals
-                    .into_iter()
-                    .map(|(s, c)| (c > 0).then(|| s as f64 / unit / c as f64))
-                    .collect()
-            }
-        };
-        Arc::new(Float64Array::from(averages))
-    }
 }

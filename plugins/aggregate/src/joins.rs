@@ -8,10 +8,10 @@ use arrow_select::take::take;
 use arrow_select::zip::zip;
 use lfhost_plugin_sdk::Error;
 
-use crate::aggs::{Groups, compute};
+use crate::aggs::{Groups, Sums, compute};
 use crate::keys;
 use crate::lookup::{Lookup, Side};
-use crate::options::How;
+use crate::options::{Function, How};
 use crate::plan::{AggPlan, JoinKind, JoinPlan};
 
 pub struct Joined {
@@ -70,9 +70,20 @@ pub fn join_columns(
                 .iter()
                 .map(|g| Some(g.is_some_and(|g| groups.has_rows(g))))
                 .collect();
+            let sum_columns: Vec<_> = aggs
+                .iter()
+                .map(|agg| match (agg.function, agg.column) {
+                    (Function::Sum | Function::Avg, Some(c)) => {
+                        Some((table.column(c), agg.name.as_str()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let summed = Sums::together(&sum_columns, &groups)?;
             let columns = aggs
                 .iter()
-                .map(|agg| aggregate(agg, table, &groups, &of_base))
+                .zip(summed)
+                .map(|(agg, summed)| aggregate(agg, table, &groups, &of_base, summed))
                 .collect::<Result<Vec<_>, _>>()?;
             (columns, matched)
         }
@@ -90,9 +101,10 @@ fn aggregate(
     table: &RecordBatch,
     groups: &Groups,
     of_base: &UInt32Array,
+    summed: Option<Sums>,
 ) -> Result<ArrayRef, Error> {
     let column = agg.column.map(|c| table.column(c));
-    let per_group = compute(agg.function, column, groups, &agg.name)?;
+    let per_group = compute(agg.function, column, groups, &agg.name, summed)?;
     let values = take(per_group.as_ref(), of_base, None).map_err(internal)?;
     let values = if values.data_type() == &agg.output {
         values

@@ -20,6 +20,7 @@ mod keys;
 mod lookup;
 mod options;
 mod plan;
+mod sums;
 
 #[cfg(test)]
 mod tests;
