@@ -48,6 +48,14 @@ fn add_exact<T: ArrowPrimitiveType>(
     overflowed
 }
 
+/// `column` (of aggregate `name`) cast to `to`, refusing lossy values.
+fn read_as(column: &ArrayRef, to: &DataType, name: &str) -> Result<ArrayRef, Error> {
+    cast_with_options(column, to, &strict()).map_err(|e| {
+        let t = column.data_type();
+        Error::data(format!("`{name}`: cannot read {t} as {to}: {e}"))
+    })
+}
+
 fn overflows(name: &str) -> Error {
     Error::data(format!("`{name}`: the sum overflows"))
 }
@@ -63,10 +71,7 @@ impl Exact {
     /// `column` (of `name`) as exact values, and its scale if a decimal.
     fn read(column: &ArrayRef, name: &str) -> Result<(Exact, Option<i8>), Error> {
         let t = column.data_type();
-        let cast = |to: &DataType| {
-            cast_with_options(column, to, &strict())
-                .map_err(|e| Error::data(format!("`{name}`: cannot read {t} as {to}: {e}")))
-        };
+        let cast = |to: &DataType| read_as(column, to, name);
         Ok(match decimal_scale(t) {
             Some(s) => {
                 let a = match t {
@@ -167,10 +172,7 @@ pub enum Sums {
 impl Sums {
     pub fn new(column: &ArrayRef, groups: &Groups, name: &str) -> Result<Sums, Error> {
         let t = column.data_type();
-        let cast = |to: &DataType| {
-            cast_with_options(column, to, &strict())
-                .map_err(|e| Error::data(format!("`{name}`: cannot read {t} as {to}: {e}")))
-        };
+        let cast = |to: &DataType| read_as(column, to, name);
         if is_float(t) {
             let values = cast(&DataType::Float64)?;
             let values = values.as_primitive::<Float64Type>();
@@ -232,7 +234,6 @@ impl Sums {
     }
 
     pub fn sum(self, name: &str) -> Result<ArrayRef, Error> {
-        let overflow = || overflows(name);
         Ok(match self {
             Sums::Float { totals } => Arc::new(Float64Array::from_iter(
                 totals.into_iter().map(|(s, c)| (c > 0).then_some(s)),
@@ -245,7 +246,7 @@ impl Sums {
                     .into_iter()
                     .map(|(s, c)| match c {
                         0 => Ok(None),
-                        _ => i64::try_from(s).map(Some).map_err(|_| overflow()),
+                        _ => i64::try_from(s).map(Some).map_err(|_| overflows(name)),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Arc::new(Int64Array::from(values))
@@ -258,7 +259,7 @@ impl Sums {
                     .into_iter()
                     .map(|(s, c)| match c {
                         0 => Ok(None),
-                        _ if s.abs() > MAX_DECIMAL38 => Err(overflow()),
+                        _ if s.abs() > MAX_DECIMAL38 => Err(overflows(name)),
                         _ => Ok(Some(s)),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
