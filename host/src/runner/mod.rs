@@ -8,15 +8,17 @@ pub mod progress;
 mod transform;
 pub(crate) mod writer;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
+use tokio::task::JoinHandle;
 
 use crate::config::Pipeline;
 pub use crate::sandbox::Counters;
+use crate::sandbox::{Flow, FlowReport, Idle, OutputSink, PluginError};
 use crate::storage::StorageError;
 pub use plan::{Plan, PlannedTable, plan};
 
@@ -71,12 +73,45 @@ impl RunContext {
 pub(super) fn spawn_flow<E, F>(
     run: &RunContext,
     table: &PlannedTable,
-    outputs: std::collections::HashMap<String, crate::sandbox::OutputSink>,
+    outputs: HashMap<String, OutputSink>,
     feed: F,
-) -> tokio::task::JoinHandle<Result<crate::sandbox::FlowReport, E>>
+) -> JoinHandle<Result<FlowReport, E>>
 where
-    E: From<crate::sandbox::PluginError> + Send + 'static,
-    F: FnOnce(&mut crate::sandbox::Flow) -> Result<(), E> + Send + 'static,
+    E: From<PluginError> + Send + 'static,
+    F: FnOnce(&mut Flow) -> Result<(), E> + Send + 'static,
+{
+    spawn_flow_with(run, table, None, outputs, feed, Flow::finish)
+}
+
+/// Like [`spawn_flow`], on `idle` when it fits (see
+/// [`crate::sandbox::Plugin::open_flow_on`]), and handing back the instance
+/// when the flow ends cleanly.
+pub(super) fn spawn_flow_on<E, F>(
+    run: &RunContext,
+    table: &PlannedTable,
+    idle: Option<Idle>,
+    outputs: HashMap<String, OutputSink>,
+    feed: F,
+) -> JoinHandle<Result<(FlowReport, Option<Idle>), E>>
+where
+    E: From<PluginError> + Send + 'static,
+    F: FnOnce(&mut Flow) -> Result<(), E> + Send + 'static,
+{
+    spawn_flow_with(run, table, idle, outputs, feed, Flow::finish_keeping)
+}
+
+fn spawn_flow_with<T, E, F>(
+    run: &RunContext,
+    table: &PlannedTable,
+    idle: Option<Idle>,
+    outputs: HashMap<String, OutputSink>,
+    feed: F,
+    finish: fn(Flow) -> Result<T, PluginError>,
+) -> JoinHandle<Result<T, E>>
+where
+    T: Send + 'static,
+    E: From<PluginError> + Send + 'static,
+    F: FnOnce(&mut Flow) -> Result<(), E> + Send + 'static,
 {
     let plugin = table.plugin.clone();
     let options = table.spec.options_json.clone();
@@ -84,9 +119,9 @@ where
     let inputs = table.inputs.clone();
     let context = run.flow_context(table);
     tokio::task::spawn_blocking(move || {
-        let mut flow = plugin.open_flow(&options, &inputs, &context, &limits, outputs)?;
+        let mut flow = plugin.open_flow_on(idle, &options, &inputs, &context, &limits, outputs)?;
         feed(&mut flow)?;
-        Ok(flow.finish()?)
+        Ok(finish(flow)?)
     })
 }
 

@@ -67,6 +67,17 @@ impl Instance {
 pub struct Flow {
     pub(super) instance: Instance,
     pub(super) resource: ResourceAny,
+    /// The plugin's digest: an idle instance reopens only for its plugin.
+    pub(super) digest: String,
+}
+
+/// An instance whose flow ended cleanly, to open the next flow of the same
+/// plugin and table on. Flows on one instance run one after another, never
+/// at once: the contract lets a plugin keep nothing of a flow outside its
+/// `flow` resource.
+pub struct Idle {
+    pub(super) instance: Instance,
+    pub(super) digest: String,
 }
 
 /// What a finished flow reports.
@@ -144,7 +155,36 @@ impl Flow {
     }
 
     /// Ends the flow; its outputs are complete once this returns.
-    pub fn finish(mut self) -> Result<FlowReport, PluginError> {
+    pub fn finish(self) -> Result<FlowReport, PluginError> {
+        self.finish_keeping().map(|(report, _)| report)
+    }
+
+    /// Ends the flow like [`Flow::finish`], and hands back its instance for
+    /// the next flow of the same table ([`crate::sandbox::Plugin::open_flow_on`])
+    /// when the flow ended cleanly: the `flow` resource dropped, no limit
+    /// hit, nothing printed. A fresh instance faults in every page of its
+    /// memory anew; a finished one has them already.
+    pub fn finish_keeping(mut self) -> Result<(FlowReport, Option<Idle>), PluginError> {
+        let report = self.end()?;
+        let state = self.instance.store.data();
+        let clean = state.memory.refused_at.is_none()
+            && state.refusal.is_none()
+            && state.stderr.contents().is_empty();
+        // The plugin frees the flow's memory in its destructor; one that
+        // fails there is not trusted with another flow.
+        let idle = (clean
+            && self
+                .resource
+                .resource_drop(&mut self.instance.store)
+                .is_ok())
+        .then_some(Idle {
+            instance: self.instance,
+            digest: self.digest,
+        });
+        Ok((report, idle))
+    }
+
+    fn end(&mut self) -> Result<FlowReport, PluginError> {
         let result = self
             .instance
             .bindings

@@ -25,7 +25,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub use bindings::{Descriptor, StageKind};
 pub use cache::digest;
 pub use counters::Counters;
-pub use flow::{Flow, FlowReport};
+pub use flow::{Flow, FlowReport, Idle};
 pub use limits::Limits;
 pub use plugin::{FlowContext, Plugin};
 pub use state::{LandingGrant, OutputSink};

@@ -8,7 +8,7 @@ use arrow_schema::SchemaRef;
 use wasmtime::{Engine, Store};
 
 use super::bindings::{Descriptor, RunContext, StagePluginPre};
-use super::flow::{Flow, Instance, encode_schemas, stage_error};
+use super::flow::{Flow, Idle, Instance, encode_schemas, stage_error};
 use super::state::{FlowState, OutputSink};
 use super::{EpochTicker, Limits, PluginError, TICKS_PER_SECOND};
 
@@ -91,7 +91,37 @@ impl Plugin {
         limits: &Limits,
         outputs: HashMap<String, OutputSink>,
     ) -> Result<Flow, PluginError> {
-        let mut instance = self.instantiate(limits, &context.table, outputs)?;
+        self.open_flow_on(None, options_json, inputs, context, limits, outputs)
+    }
+
+    /// Starts a flow like [`Plugin::open_flow`], on `idle` when it is an
+    /// instance of this plugin that ran a flow of the same table under the
+    /// same limits (else on a fresh instance). The flow starts with its own
+    /// outputs, counters and CPU time, as on a fresh instance.
+    pub fn open_flow_on(
+        &self,
+        idle: Option<Idle>,
+        options_json: &str,
+        inputs: &[(String, SchemaRef)],
+        context: &FlowContext,
+        limits: &Limits,
+        outputs: HashMap<String, OutputSink>,
+    ) -> Result<Flow, PluginError> {
+        let reusable = idle.filter(|idle| {
+            let state = idle.instance.store.data();
+            idle.digest == self.digest
+                && Engine::same(idle.instance.store.engine(), &self.engine)
+                && state.flow_table == context.table
+                && state.limits == *limits
+        });
+        let mut instance = match reusable {
+            Some(Idle { mut instance, .. }) => {
+                instance.store.data_mut().begin_flow(outputs);
+                instance.store.set_epoch_deadline(deadline(limits));
+                instance
+            }
+            None => self.instantiate(limits, &context.table, outputs)?,
+        };
         instance.store.data_mut().inputs = inputs.to_vec();
         let inputs = encode_schemas(inputs)?;
         let wit_context = RunContext {
@@ -106,7 +136,11 @@ impl Plugin {
             .call_open(&mut instance.store, options_json, &inputs, &wit_context)
             .map_err(|e| instance.stopped(e))?;
         let resource = opened.map_err(stage_error)?;
-        Ok(Flow { instance, resource })
+        Ok(Flow {
+            instance,
+            resource,
+            digest: self.digest.clone(),
+        })
     }
 
     pub(super) fn instantiate(
@@ -121,7 +155,7 @@ impl Plugin {
         let state = FlowState::new(limits, runtime, self.name(), table, outputs);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        store.set_epoch_deadline(limits.cpu_seconds.saturating_mul(TICKS_PER_SECOND).max(1));
+        store.set_epoch_deadline(deadline(limits));
         let bindings = self
             .pre
             .instantiate(&mut store)
@@ -131,4 +165,9 @@ impl Plugin {
             })?;
         Ok(Instance { store, bindings })
     }
+}
+
+/// Epoch ticks from now to the end of a flow's CPU time.
+fn deadline(limits: &Limits) -> u64 {
+    limits.cpu_seconds.saturating_mul(TICKS_PER_SECOND).max(1)
 }

@@ -115,6 +115,46 @@ impl FlowState {
             retained: HashMap::new(),
         }
     }
+
+    /// Readies a finished flow's state for the next flow on its instance:
+    /// what a flow owns starts empty, as in [`FlowState::new`]; the
+    /// instance's grants, limits and memory stay. (Every field is named,
+    /// so that a new one must be sorted into one kind or the other.)
+    pub fn begin_flow(&mut self, outputs: HashMap<String, OutputSink>) {
+        let FlowState {
+            wasi: _,
+            table: _,
+            memory,
+            limits: _,
+            runtime: _,
+            plugin: _,
+            flow_table: _,
+            stderr: _,
+            outputs: flow_outputs,
+            landing,
+            counters,
+            rows_out,
+            bytes_out,
+            refusal,
+            inputs,
+            projections,
+            read_only,
+            pushed,
+            retained,
+        } = self;
+        *flow_outputs = outputs;
+        *landing = None;
+        *counters = Default::default();
+        *rows_out = 0;
+        *bytes_out = 0;
+        *refusal = None;
+        inputs.clear();
+        projections.clear();
+        read_only.clear();
+        *pushed = None;
+        retained.clear();
+        memory.retained_bytes = 0;
+    }
 }
 
 impl WasiView for FlowState {
@@ -226,9 +266,72 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use tokio::sync::mpsc;
     use wasmtime::ResourceLimiter;
 
-    use super::MemoryCap;
+    use super::{FlowState, MemoryCap, OutputSink, Retained};
+    use crate::sandbox::Limits;
+
+    #[tokio::test]
+    async fn the_next_flow_on_an_instance_starts_with_nothing_of_the_last() {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![1]))])
+            .unwrap();
+        let sink = || {
+            let (sender, receiver) = mpsc::channel(1);
+            let outputs = HashMap::from([(
+                "main".to_string(),
+                OutputSink {
+                    schema: schema.clone(),
+                    sender,
+                },
+            )]);
+            (outputs, receiver)
+        };
+        let limits = Limits::default();
+        let (first, mut first_receiver) = sink();
+        let runtime = tokio::runtime::Handle::current();
+        let mut state = FlowState::new(&limits, runtime, "p 1".into(), "t", first);
+        assert!(state.memory.memory_growing(0, 1 << 20, None).unwrap());
+        state.counters.add("rows_dropped", 3);
+        (state.rows_out, state.bytes_out) = (5, 500);
+        state.refusal = Some("refused".into());
+        state.inputs = vec![("in".into(), schema.clone())];
+        state.projections.insert("in".into(), vec![0]);
+        state.read_only.insert("in".into(), vec![0]);
+        state.pushed = Some(batch.clone());
+        state.retained.insert(
+            "in".into(),
+            Retained {
+                columns: vec![0],
+                batches: vec![batch],
+            },
+        );
+        state.memory.retain(100).unwrap();
+
+        let (second, _second_receiver) = sink();
+        state.begin_flow(second);
+        // The first flow's outputs are closed: its collector sees the end.
+        assert!(first_receiver.recv().await.is_none());
+        assert_eq!(state.outputs.len(), 1);
+        assert_eq!(state.counters.get("rows_dropped"), None);
+        assert_eq!((state.rows_out, state.bytes_out), (0, 0));
+        assert!(state.refusal.is_none() && state.pushed.is_none() && state.landing.is_none());
+        assert!(state.inputs.is_empty() && state.projections.is_empty());
+        assert!(state.read_only.is_empty() && state.retained.is_empty());
+        assert_eq!(state.memory.retained_bytes, 0);
+        // The instance's own memory is still there and still counts.
+        assert_eq!(state.memory.total_bytes, 1 << 20);
+        assert_eq!(
+            (state.limits.clone(), state.flow_table.as_str()),
+            (limits, "t")
+        );
+    }
 
     #[test]
     fn retained_rows_and_plugin_memory_share_one_limit() {

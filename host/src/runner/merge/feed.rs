@@ -1,7 +1,10 @@
 //! Running the plugin over a merge's changes and writing what comes out.
 //!
-//! Changes go to the plugin in groups of whole pieces, a fresh instance per
-//! group and several at once. Three kinds of work overlap: gathering
+//! Changes go to the plugin in groups of whole pieces, a flow per group and
+//! several at once. Each group's flow runs on the instance of the group one
+//! round before it (group i on that of group i - W, for W at once), so that
+//! an instance's memory is faulted in once, and which groups share an
+//! instance does not depend on timing. Three kinds of work overlap: gathering
 //! changes in key order (this task), writing them to the state (a task of
 //! its own), and writing each finished group's table rows (a task per
 //! group). So only the groups in flight are held in memory, never the
@@ -30,8 +33,8 @@ use super::{CLUSTER_ROWS_ENV, cluster_rows, group_rows};
 use crate::config::Location;
 use crate::runner::plan::PlannedTable;
 use crate::runner::writer::{CHANNEL_BATCHES, spawn_collector};
-use crate::runner::{FlowFailure, RunContext, spawn_flow};
-use crate::sandbox::{FlowReport, OutputSink, PluginError};
+use crate::runner::{FlowFailure, RunContext, spawn_flow_on};
+use crate::sandbox::{FlowReport, Idle, OutputSink, PluginError};
 use crate::storage::compact::compact_text;
 use crate::storage::delta::{self, TableWriter};
 use crate::storage::reader::BATCH_ROWS;
@@ -216,7 +219,7 @@ pub struct Feed<'a> {
     pub pieces: &'a [Range<usize>],
 }
 
-type Worker = JoinHandle<Result<FlowReport, PluginError>>;
+type Worker = JoinHandle<Result<(FlowReport, Option<Idle>), PluginError>>;
 type Written = JoinHandle<Result<(Vec<Add>, u64), FlowFailure>>;
 
 /// A group whose instance is running: its worker, what it emits, and the
@@ -307,8 +310,9 @@ fn spawn_state_writer(
 impl Feed<'_> {
     pub async fn run(self) -> Result<Fed, FlowFailure> {
         let groups = groups(self.pieces, group_rows());
-        let instances = i64::try_from(groups.len()).unwrap_or(i64::MAX);
+        let flows = i64::try_from(groups.len()).unwrap_or(i64::MAX);
         let (workers, _extra_permits) = merge_workers(self.run, groups.len());
+        let mut instances = 0i64;
         let (state_tx, state_task) =
             spawn_state_writer(self.state_location, self.input_schema.clone())?;
 
@@ -322,11 +326,15 @@ impl Feed<'_> {
         };
         let mut failed: Option<FlowFailure> = None;
         'feed: for group in groups {
+            let mut idle = None;
             if running.len() >= workers
                 && let Some(done) = running.pop_front()
             {
                 match self.finish_group(&mut fed.report, done).await {
-                    Ok(written) => writing.push_back(written),
+                    Ok((written, kept)) => {
+                        writing.push_back(written);
+                        idle = kept;
+                    }
                     Err(e) => {
                         failed = Some(e);
                         break 'feed;
@@ -340,7 +348,10 @@ impl Feed<'_> {
                     break 'feed;
                 }
             }
-            let (batch_tx, started) = self.start_group(self.pieces[group.clone()].to_vec());
+            if idle.is_none() {
+                instances += 1;
+            }
+            let (batch_tx, started) = self.start_group(self.pieces[group.clone()].to_vec(), idle);
             running.push_back(started);
             for piece in &self.pieces[group] {
                 for cut in layout::cuts(piece.clone()) {
@@ -371,7 +382,7 @@ impl Feed<'_> {
         // Every instance and writer is awaited, so that none outlives the flow.
         for done in running {
             match self.finish_group(&mut fed.report, done).await {
-                Ok(written) => writing.push_back(written),
+                Ok((written, _)) => writing.push_back(written),
                 Err(e) => {
                     failed.get_or_insert(e);
                 }
@@ -390,13 +401,18 @@ impl Feed<'_> {
             return Err(e);
         }
         fed.state_adds = state?;
+        fed.report.counters.add("plugin_flows", flows);
         fed.report.counters.add("plugin_instances", instances);
         Ok(fed)
     }
 
-    /// Starts a fresh plugin instance for the changes of `pieces`; returns
-    /// where to send them.
-    fn start_group(&self, pieces: Vec<Range<usize>>) -> (mpsc::Sender<RecordBatch>, Running) {
+    /// Starts a flow for the changes of `pieces`, on `idle` or else a fresh
+    /// instance; returns where to send them.
+    fn start_group(
+        &self,
+        pieces: Vec<Range<usize>>,
+        idle: Option<Idle>,
+    ) -> (mpsc::Sender<RecordBatch>, Running) {
         let (out_tx, emitted) = spawn_collector();
         let outputs = HashMap::from([(
             crate::sandbox::MAIN_OUTPUT.to_string(),
@@ -407,7 +423,7 @@ impl Feed<'_> {
         )]);
         let (batch_tx, mut batch_rx) = mpsc::channel::<RecordBatch>(CHANNEL_BATCHES);
         let input = self.input_name.to_string();
-        let worker = spawn_flow(self.run, self.table, outputs, move |flow| {
+        let worker = spawn_flow_on(self.run, self.table, idle, outputs, move |flow| {
             while let Some(batch) = batch_rx.blocking_recv() {
                 flow.push(&input, &batch)?;
             }
@@ -421,14 +437,15 @@ impl Feed<'_> {
         (batch_tx, running)
     }
 
-    /// Waits for a group's instance, adds its report to `total`, and starts
-    /// writing its table rows.
+    /// Waits for a group's flow, adds its report to `total`, and starts
+    /// writing its table rows; hands back its instance when it can run
+    /// another flow.
     async fn finish_group(
         &self,
         total: &mut FlowReport,
         done: Running,
-    ) -> Result<Written, FlowFailure> {
-        let part = done
+    ) -> Result<(Written, Option<Idle>), FlowFailure> {
+        let (part, idle) = done
             .worker
             .await
             .map_err(|e| FlowFailure::new(format!("the flow's thread failed: {e}")))?
@@ -451,14 +468,15 @@ impl Feed<'_> {
             .with_text_statistics(&self.encoder.key_names());
         let progress = self.run.progress.clone();
         let name = self.table.spec.name.clone();
-        Ok(tokio::spawn(async move {
+        let written = tokio::spawn(async move {
             let mut adds = group
                 .write(&mut writer, &|rows| progress.rows_written(&name, rows))
                 .await?;
             let rows = writer.rows();
             adds.extend(writer.finish().await?);
             Ok((adds, rows))
-        }))
+        });
+        Ok((written, idle))
     }
 }
 
