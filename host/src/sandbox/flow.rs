@@ -73,8 +73,8 @@ pub struct Flow {
 
 /// An instance whose flow ended cleanly, to open the next flow of the same
 /// plugin and table on. Flows on one instance run one after another, never
-/// at once: the contract lets a plugin keep nothing of a flow outside its
-/// `flow` resource.
+/// at once, and the contract has a plugin keep a flow's state in its `flow`
+/// resource, none in globals.
 pub struct Idle {
     pub(super) instance: Instance,
     pub(super) digest: String,
@@ -155,8 +155,10 @@ impl Flow {
     }
 
     /// Ends the flow; its outputs are complete once this returns.
-    pub fn finish(self) -> Result<FlowReport, PluginError> {
-        self.finish_keeping().map(|(report, _)| report)
+    pub fn finish(mut self) -> Result<FlowReport, PluginError> {
+        // The store goes with the flow: no need to run the plugin's
+        // destructor, whose time would be the table's.
+        self.end()
     }
 
     /// Ends the flow like [`Flow::finish`], and hands back its instance for
@@ -166,17 +168,19 @@ impl Flow {
     /// memory anew; a finished one has them already.
     pub fn finish_keeping(mut self) -> Result<(FlowReport, Option<Idle>), PluginError> {
         let report = self.end()?;
-        let state = self.instance.store.data();
-        let clean = state.memory.refused_at.is_none()
-            && state.refusal.is_none()
-            && state.stderr.contents().is_empty();
+        let clean = |state: &FlowState| {
+            state.memory.refused_at.is_none()
+                && state.refusal.is_none()
+                && state.stderr.contents().is_empty()
+        };
         // The plugin frees the flow's memory in its destructor; one that
-        // fails there is not trusted with another flow.
-        let idle = (clean
+        // fails or complains there is not trusted with another flow.
+        let idle = (clean(self.instance.store.data())
             && self
                 .resource
                 .resource_drop(&mut self.instance.store)
-                .is_ok())
+                .is_ok()
+            && clean(self.instance.store.data()))
         .then_some(Idle {
             instance: self.instance,
             digest: self.digest,
