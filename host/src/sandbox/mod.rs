@@ -106,6 +106,10 @@ fn engine_config(allocation: Allocation) -> Config {
     config.epoch_interruption(true);
     // Deep recursion traps cleanly at this depth instead of growing.
     config.max_wasm_stack(1 << 20);
+    // `perf` names the plugin's functions from /tmp/perf-<pid>.map.
+    if std::env::var_os("LFHOST_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if let Allocation::Pooling {
         instances,
         max_memory_bytes,

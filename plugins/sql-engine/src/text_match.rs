@@ -23,7 +23,7 @@ pub struct TextSet<'a> {
 }
 
 /// The first `n` (≤ 8) bytes of a word, the rest zero.
-fn mask(n: usize) -> u64 {
+const fn mask(n: usize) -> u64 {
     match n {
         0 => 0,
         8.. => u64::MAX,
@@ -49,6 +49,90 @@ fn length_bit(n: usize) -> u64 {
     1u64 << n.min(63)
 }
 
+/// Per length up to 16, the masks that keep that many bytes of two words.
+const MASKS: [(u64, u64); 17] = {
+    let mut masks = [(0, 0); 17];
+    let mut n = 0;
+    while n <= 16 {
+        masks[n] = (mask(n), mask(n.saturating_sub(8)));
+        n += 1;
+    }
+    masks
+};
+
+/// The masks that keep the first `n` (at most 16) bytes of two words.
+fn masks(n: usize) -> (u64, u64) {
+    MASKS[n.min(16)]
+}
+
+/// Several short literals, each in the slot of a table that a
+/// multiplicative hash of its length and words picks, no two in one slot:
+/// a row costs one probe whatever the number of literals. Compared in
+/// fixed slots instead, each row read every literal anew (inside Wasm, the
+/// compiled loop keeps none of them in registers).
+struct Table {
+    /// (length, first word, second word); `usize::MAX` marks an empty slot.
+    slots: Vec<(usize, u64, u64)>,
+    multiplier: u64,
+    shift: u32,
+}
+
+/// Odd constants with well-spread bits (from the golden ratio and the
+/// SplitMix and xxHash primes): the first that leaves no two literals in
+/// one slot is kept.
+const MULTIPLIERS: [u64; 4] = [
+    0x9e37_79b9_7f4a_7c15,
+    0xbf58_476d_1ce4_e5b9,
+    0x94d0_49bb_1331_11eb,
+    0xc2b2_ae3d_27d4_eb4f,
+];
+
+impl Table {
+    /// A table for `words` with at least four slots a literal, or `None`
+    /// when no multiplier in reach separates them all.
+    fn build(words: &[(usize, u64, u64)]) -> Option<Table> {
+        let least = (words.len() * 4).next_power_of_two().trailing_zeros();
+        for bits in least..(least + 4).min(16) {
+            for multiplier in MULTIPLIERS {
+                let mut table = Table {
+                    slots: vec![(usize::MAX, 0, 0); 1 << bits],
+                    multiplier,
+                    shift: 64 - bits,
+                };
+                let placed = words.iter().all(|&(n, a, b)| {
+                    let slot = table.slot(n, a, b);
+                    match table.slots.get_mut(slot) {
+                        Some(free) if free.0 == usize::MAX => {
+                            *free = (n, a, b);
+                            true
+                        }
+                        _ => false,
+                    }
+                });
+                if placed {
+                    return Some(table);
+                }
+            }
+        }
+        None
+    }
+
+    fn slot(&self, n: usize, first: u64, second: u64) -> usize {
+        let key = first ^ second.rotate_left(29) ^ (n as u64).rotate_right(7);
+        (key.wrapping_mul(self.multiplier) >> self.shift) as usize
+    }
+
+    /// Whether the value of `n` bytes (at most 16) whose first 16 bytes
+    /// are `first` and `second` is one of the literals.
+    fn contains(&self, n: usize, first: u64, second: u64) -> bool {
+        let (first_mask, second_mask) = masks(n);
+        let (first, second) = (first & first_mask, second & second_mask);
+        self.slots
+            .get(self.slot(n, first, second))
+            .is_some_and(|&slot| slot == (n, first, second))
+    }
+}
+
 impl<'a> TextSet<'a> {
     pub fn new(literals: &[&'a [u8]]) -> TextSet<'a> {
         let mut set = TextSet {
@@ -71,44 +155,41 @@ impl<'a> TextSet<'a> {
     /// Per row of `column`: whether it equals a literal (`!=` that when
     /// `negated`); NULL rows stay NULL.
     pub fn matches(&self, column: &StringArray, negated: bool) -> BooleanArray {
-        let hits = match self.words.len() {
-            0..=1 => self.hits(column, negated, self.slots::<1>()),
-            2 => self.hits(column, negated, self.slots::<2>()),
-            3 => self.hits(column, negated, self.slots::<3>()),
-            4 => self.hits(column, negated, self.slots::<4>()),
-            5 => self.hits(column, negated, self.slots::<5>()),
-            6 => self.hits(column, negated, self.slots::<6>()),
-            7 => self.hits(column, negated, self.slots::<7>()),
-            8 => self.hits(column, negated, self.slots::<8>()),
-            _ => self.hits(column, negated, |n, first, second| {
-                self.words
-                    .iter()
-                    .any(|&(len, a, b)| len == n && a == first && b == second)
-            }),
+        let hits = if self.words.len() <= 1 {
+            self.hits(column, negated, self.single())
+        } else if let Some(table) = Table::build(&self.words) {
+            self.hits(column, negated, |n, first, second| {
+                table.contains(n, first, second)
+            })
+        } else {
+            self.hits(column, negated, |n, first, second| {
+                self.any(n, first, second)
+            })
         };
         BooleanArray::new(hits, column.nulls().cloned())
     }
 
-    /// The short literals as a test of N fixed slots (for no literal, one
-    /// whose length no value of 16 bytes or fewer has): N comparisons
-    /// without a loop or a branch. Inside Wasm each iteration of a loop over
-    /// the literals cost an interruption check, per literal and row.
-    fn slots<const N: usize>(&self) -> impl Fn(usize, u64, u64) -> bool + use<N> {
-        let (mut lens, mut firsts, mut seconds) = ([usize::MAX; N], [0u64; N], [0u64; N]);
-        for (i, &(len, a, b)) in self.words.iter().take(N).enumerate() {
-            (lens[i], firsts[i], seconds[i]) = (len, a, b);
-        }
-        move |n, first, second| {
-            let mut hit = false;
-            for i in 0..N {
-                hit |= (lens[i] == n) & (firsts[i] == first) & (seconds[i] == second);
-            }
-            hit
-        }
+    /// The short literals compared one by one.
+    fn any(&self, n: usize, first: u64, second: u64) -> bool {
+        let (first_mask, second_mask) = masks(n);
+        self.words
+            .iter()
+            .any(|&(len, a, b)| len == n && first & first_mask == a && second & second_mask == b)
+    }
+
+    /// The test of at most one short literal (for none, one whose length
+    /// no value of 16 bytes or fewer has), its mask set for its length:
+    /// a value of another length never matches it.
+    fn single(&self) -> impl Fn(usize, u64, u64) -> bool + use<> {
+        let (len, a, b) = self.words.first().copied().unwrap_or((usize::MAX, 0, 0));
+        let (first_mask, second_mask) = masks(len);
+        move |n, first, second| (len == n) & (first & first_mask == a) & (second & second_mask == b)
     }
 
     /// Per row: `short(length, first word, second word)` decides values of
-    /// at most 16 bytes whose length some literal has.
+    /// at most 16 bytes whose length some literal has. The words hold the
+    /// 16 bytes from the value's start, which may run into the next values:
+    /// `short` masks them to the length it compares.
     fn hits(
         &self,
         column: &StringArray,
@@ -132,9 +213,7 @@ impl<'a> TextSet<'a> {
                             let mut bytes = [0u8; 16];
                             bytes.copy_from_slice(sixteen);
                             let value = u128::from_le_bytes(bytes);
-                            let first = value as u64 & mask(n);
-                            let second = (value >> 64) as u64 & mask(n.saturating_sub(8));
-                            (first, second)
+                            (value as u64, (value >> 64) as u64)
                         }
                         None => data.get(start..end).map_or((0, 0), words),
                     };
@@ -152,7 +231,7 @@ impl<'a> TextSet<'a> {
 mod tests {
     use arrow_array::StringArray;
 
-    use super::TextSet;
+    use super::{Table, TextSet};
 
     /// Every row against the plain comparison, for sets of 0 to 10 short
     /// literals (each count of fixed slots and the loop beyond), literals
@@ -219,6 +298,65 @@ mod tests {
                         .collect();
                     let got: Vec<Option<bool>> = got.iter().collect();
                     assert_eq!(got, want, "{literals:?} negated {negated} at {offset}");
+                }
+            }
+        }
+    }
+
+    /// The probe of the hashed table and the one-by-one loop (the path
+    /// taken when no multiplier separates the literals) against comparing
+    /// bytes, for values followed by other bytes in their 16-byte window.
+    #[test]
+    fn table_and_loop_agree_with_comparing_bytes() {
+        let literal_sets: [&[&str]; 4] = [
+            &["INSERT", "UPDATE", "DELETE"],
+            &["PLACED", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED"],
+            &["", "a", "ab", "12345678", "123456789", "sixteen bytes!!!"],
+            &["x", "y", "z", "w", "v", "u", "t", "s", "r", "q", "p", "o"],
+        ];
+        let candidates = [
+            "",
+            "a",
+            "ab",
+            "abc",
+            "x",
+            "q",
+            "DELETE",
+            "DELETED",
+            "DELET",
+            "PLACED",
+            "PLACEd",
+            "12345678",
+            "123456789",
+            "12345678!",
+            "sixteen bytes!!!",
+            "sixteen bytes!!?",
+            "CANCELLED",
+            "RETURNED",
+            "RETURNEE",
+        ];
+        for literals in literal_sets {
+            let bytes: Vec<&[u8]> = literals.iter().map(|l| l.as_bytes()).collect();
+            let set = TextSet::new(&bytes);
+            let table = Table::build(&set.words).expect("a table for a few literals");
+            for candidate in candidates {
+                for filler in [0u8, b'E', 0xff] {
+                    let mut window = [filler; 16];
+                    window[..candidate.len()].copy_from_slice(candidate.as_bytes());
+                    let value = u128::from_le_bytes(window);
+                    let (first, second) = (value as u64, (value >> 64) as u64);
+                    let n = candidate.len();
+                    let want = literals.contains(&candidate);
+                    assert_eq!(
+                        table.contains(n, first, second),
+                        want,
+                        "{candidate:?} in {literals:?}"
+                    );
+                    assert_eq!(
+                        set.any(n, first, second),
+                        want,
+                        "{candidate:?} in {literals:?}"
+                    );
                 }
             }
         }
