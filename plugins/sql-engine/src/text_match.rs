@@ -89,10 +89,17 @@ const MULTIPLIERS: [u64; 4] = [
 
 impl Table {
     /// A table for `words` with at least four slots a literal, or `None`
-    /// when no multiplier in reach separates them all.
+    /// when no multiplier separates them all in up to 64k slots (a few
+    /// hundred literals still fit: a sparser table is likelier to hold them
+    /// apart).
     fn build(words: &[(usize, u64, u64)]) -> Option<Table> {
-        let least = (words.len() * 4).next_power_of_two().trailing_zeros();
-        for bits in least..(least + 4).min(16) {
+        const MOST_BITS: u32 = 16;
+        let least = words
+            .len()
+            .saturating_mul(4)
+            .next_power_of_two()
+            .trailing_zeros();
+        for bits in least..=MOST_BITS {
             for multiplier in MULTIPLIERS {
                 let mut table = Table {
                     slots: vec![(usize::MAX, 0, 0); 1 << bits],
@@ -308,11 +315,22 @@ mod tests {
     /// bytes, for values followed by other bytes in their 16-byte window.
     #[test]
     fn table_and_loop_agree_with_comparing_bytes() {
-        let literal_sets: [&[&str]; 4] = [
+        // Three hundred three-letter codes, as in `country IN (...)`.
+        let codes: Vec<String> = (0..300)
+            .map(|i| {
+                let letter = |k: usize| char::from(b'A' + (k % 26) as u8);
+                [letter(i / 26 / 26), letter(i / 26), letter(i)]
+                    .iter()
+                    .collect()
+            })
+            .collect();
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let literal_sets: [&[&str]; 5] = [
             &["INSERT", "UPDATE", "DELETE"],
             &["PLACED", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED"],
             &["", "a", "ab", "12345678", "123456789", "sixteen bytes!!!"],
             &["x", "y", "z", "w", "v", "u", "t", "s", "r", "q", "p", "o"],
+            &codes,
         ];
         let candidates = [
             "",
