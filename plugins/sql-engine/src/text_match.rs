@@ -113,7 +113,9 @@ impl Table {
                             *free = (n, a, b);
                             true
                         }
-                        _ => false,
+                        // The same literal twice (`IN ('a', 'a')`).
+                        Some(taken) => *taken == (n, a, b),
+                        None => false,
                     }
                 });
                 if placed {
@@ -328,7 +330,15 @@ mod tests {
         let literal_sets: [&[&str]; 5] = [
             &["INSERT", "UPDATE", "DELETE"],
             &["PLACED", "SHIPPED", "DELIVERED", "CANCELLED", "RETURNED"],
-            &["", "a", "ab", "12345678", "123456789", "sixteen bytes!!!"],
+            &[
+                "",
+                "a",
+                "ab",
+                "12345678",
+                "123456789",
+                "sixteen bytes!!!",
+                "ab",
+            ],
             &["x", "y", "z", "w", "v", "u", "t", "s", "r", "q", "p", "o"],
             &codes,
         ];
