@@ -243,7 +243,7 @@ mod tests {
     use super::{Table, TextSet};
 
     /// Every row against the plain comparison, for sets of 0 to 10 short
-    /// literals (each count of fixed slots and the loop beyond), literals
+    /// literals (one literal, and the table for several), literals
     /// short, 8 bytes, long and empty, values at the buffer's end and sliced
     /// arrays.
     #[test]
@@ -362,6 +362,14 @@ mod tests {
             "CANCELLED",
             "RETURNED",
             "RETURNEE",
+            // Codes of the 300 (the first, the last, one between) and near misses.
+            "AAA",
+            "ALN",
+            "ALO",
+            "ALP",
+            "AAB",
+            "AAa",
+            "AAAA",
         ];
         for literals in literal_sets {
             let bytes: Vec<&[u8]> = literals.iter().map(|l| l.as_bytes()).collect();
